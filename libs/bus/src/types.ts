@@ -1,0 +1,58 @@
+import type { StoredEvent } from '@assay/event-store';
+
+/**
+ * The message bus as the services see it. Two implementations share this contract:
+ * - JetStream (service mode): the relay publishes stored events; consumers are durable pull consumers.
+ * - In-process (embedded mode): consumers read the PostgreSQL global log directly with a checkpoint,
+ *   so a crash of the single process loses nothing either.
+ * Delivery is at least once in both: handlers must be idempotent.
+ */
+
+/** One delivery of one event to one consumer. Exactly one of ack, nak or term must be called. */
+export interface Delivery {
+  readonly event: StoredEvent;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  /** Done: never deliver again. */
+  ack(): void;
+  /** Transient failure: deliver again after `delayMs` (default: the consumer's backoff for this attempt). */
+  nak(delayMs?: number): void;
+  /** Permanent failure, already recorded by the handler (e.g. as ScoringFailed): never deliver again. */
+  term(reason: string): void;
+  /** Still working on it: extend the ack deadline. */
+  working(): void;
+}
+
+export interface ConsumerOptions {
+  /** Durable name: consumers with the same name share the work (and survive restarts). */
+  readonly name: string;
+  /** Event types to receive. */
+  readonly eventTypes: readonly string[];
+  /** Most deliveries handed out and not yet acked, across this process's batches. */
+  readonly maxInFlight: number;
+  /** Most deliveries per handler call. */
+  readonly maxBatch: number;
+  /** Redeliver when neither ack, nak, term nor working came within this time. */
+  readonly ackWaitMs: number;
+  /** Deliveries after which the bus stops redelivering. Handlers see `deliveryCount` and should record the failure on the last one. */
+  readonly maxDeliver: number;
+  /** Delay before redelivery after attempt n (last entry repeats). */
+  readonly backoffMs: readonly number[];
+}
+
+export type BatchHandler = (batch: readonly Delivery[]) => Promise<void>;
+
+export interface ConsumerHandle {
+  /** Stops fetching, waits for in-flight batches to finish. */
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  /** Resolves once the bus has durably accepted every event (JetStream PubAck). Duplicates by eventId are dropped. */
+  publish(events: readonly StoredEvent[]): Promise<void>;
+  consume(options: ConsumerOptions, handler: BatchHandler): Promise<ConsumerHandle>;
+  /** Fire-and-forget fan-out to every process (live status). Not durable: receivers re-read state. */
+  broadcast(topic: string, payload: unknown): void;
+  onBroadcast(topic: string, handler: (payload: unknown) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+/**
+ * Stable error codes. Clients match on these (GraphQL `extensions.code`), so a code never changes
+ * meaning; messages may be reworded.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'RUN_NOT_FOUND'
+  | 'METRIC_NOT_FOUND'
+  | 'PROJECT_NOT_FOUND'
+  | 'TOO_MANY_RECORDS'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INVALID_JSON'
+  | 'METRIC_CONFIG_INVALID'
+  | 'VERSION_CONFLICT'
+  | 'EVENT_TYPE_UNKNOWN'
+  | 'EVENT_VERSION_UNSUPPORTED'
+  | 'EVENT_PAYLOAD_INVALID'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+/** An error a user can act on: a stable code plus a message that says what to do next. */
+export class AssayError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AssayError';
+  }
+}
+
+export function isAssayError(error: unknown): error is AssayError {
+  return error instanceof AssayError;
+}

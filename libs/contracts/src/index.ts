@@ -1,0 +1,5 @@
+export * from './errors/assay-error';
+export * from './events/event-types';
+export * from './events/event-validation';
+export * from './metrics/metric-definition';
+export * from './limits';

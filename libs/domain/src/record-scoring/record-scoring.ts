@@ -1,0 +1,77 @@
+import { AssayError, MetricSnapshot, ScoreRecorded, ScoringFailed } from '@assay/contracts';
+import type { Decider } from '../decider/decider';
+import { assertValidScoreValue, isPassing } from '../metric/passing';
+
+/**
+ * Scores live in one stream per record, not in the run's stream: the workers scoring a run's
+ * records then never contend for one stream version, and a (record, metric) pair is decided in
+ * exactly one place, which makes a redelivered record a no-op instead of a second score.
+ */
+export const recordStreamId = (recordId: string) => `record-${recordId}`;
+
+export interface RecordScore {
+  readonly type: 'RecordScore';
+  readonly runId: string;
+  readonly recordId: string;
+  readonly metric: MetricSnapshot;
+  readonly value: number;
+  readonly reasoning: string;
+}
+
+export interface RecordScoringFailure {
+  readonly type: 'RecordScoringFailure';
+  readonly runId: string;
+  readonly recordId: string;
+  readonly metric: MetricSnapshot;
+  readonly code: string;
+  readonly reason: string;
+  readonly attempts: number;
+}
+
+export type RecordScoringCommand = RecordScore | RecordScoringFailure;
+export type RecordScoringEvent = ScoreRecorded | ScoringFailed;
+
+export type MetricOutcome = 'scored' | 'failed';
+
+/** Per metric id (and version), the outcome already recorded for this record. */
+export interface RecordScoringState {
+  readonly outcomes: Readonly<Record<string, MetricOutcome>>;
+}
+
+const outcomeKey = (metricId: string, metricVersion: number) => `${metricId}@${metricVersion}`;
+
+export function outcomeOf(state: RecordScoringState, metric: Pick<MetricSnapshot, 'metricId' | 'version'>) {
+  return state.outcomes[outcomeKey(metric.metricId, metric.version)];
+}
+
+export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringState, RecordScoringEvent> = {
+  initialState: () => ({ outcomes: {} }),
+
+  decide(command, state) {
+    // At-least-once delivery: the same record may be scored twice. The first outcome stands.
+    if (outcomeOf(state, command.metric)) return [];
+    const { runId, recordId, metric } = command;
+    const ids = { runId, recordId, metricId: metric.metricId, metricVersion: metric.version };
+    if (command.type === 'RecordScore') {
+      assertValidScoreValue(metric.outputType, command.value);
+      return [
+        {
+          type: 'ScoreRecorded',
+          data: {
+            ...ids,
+            value: command.value,
+            passed: isPassing(metric.outputType, metric.passingThreshold, command.value),
+            reasoning: command.reasoning,
+          },
+        },
+      ];
+    }
+    if (!command.reason) throw new AssayError('BAD_USER_INPUT', 'A scoring failure needs a reason.');
+    return [{ type: 'ScoringFailed', data: { ...ids, code: command.code, reason: command.reason, attempts: command.attempts } }];
+  },
+
+  evolve(state, event) {
+    const outcome: MetricOutcome = event.type === 'ScoreRecorded' ? 'scored' : 'failed';
+    return { outcomes: { ...state.outcomes, [outcomeKey(event.data.metricId, event.data.metricVersion)]: outcome } };
+  },
+};

@@ -1,0 +1,132 @@
+import {
+  AssayError,
+  MAX_RECORDS_PER_CALL,
+  MetricSnapshot,
+  RecordAdded,
+  RunCreated,
+  RunNotesUpdated,
+} from '@assay/contracts';
+import type { Decider } from '../decider/decider';
+
+export const runStreamId = (runId: string) => `run-${runId}`;
+
+export interface CreateRun {
+  readonly type: 'CreateRun';
+  readonly runId: string;
+  readonly projectId: string;
+  readonly notes: string;
+  /** Pinned by the handler from the metrics' streams at this moment. */
+  readonly metrics: readonly MetricSnapshot[];
+}
+
+export interface NewRecord {
+  readonly recordId: string;
+  readonly testcaseId: string | null;
+  readonly inputs: unknown;
+  readonly outputs: unknown;
+  readonly expected: unknown;
+}
+
+export interface AddRecords {
+  readonly type: 'AddRecords';
+  readonly runId: string;
+  readonly records: readonly NewRecord[];
+}
+
+export interface UpdateRunNotes {
+  readonly type: 'UpdateRunNotes';
+  readonly runId: string;
+  readonly notes: string;
+}
+
+export type RunCommand = CreateRun | AddRecords | UpdateRunNotes;
+export type RunEvent = RunCreated | RecordAdded | RunNotesUpdated;
+
+export type RunState =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      readonly runId: string;
+      readonly projectId: string;
+      readonly metrics: readonly MetricSnapshot[];
+      readonly notes: string;
+      readonly numRecords: number;
+    };
+
+const MAX_NOTES_LENGTH = 100_000;
+
+function assertNotes(notes: string): void {
+  if (notes.length > MAX_NOTES_LENGTH) {
+    throw new AssayError('BAD_USER_INPUT', `Notes are limited to ${MAX_NOTES_LENGTH} characters; shorten them.`);
+  }
+}
+
+export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
+  initialState: () => ({ exists: false }),
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'CreateRun': {
+        if (state.exists) throw new AssayError('BAD_USER_INPUT', `Run ${command.runId} already exists.`);
+        if (command.metrics.length === 0) {
+          throw new AssayError('BAD_USER_INPUT', 'A run needs at least one metric: pass metricIds.');
+        }
+        const ids = new Set(command.metrics.map((m) => m.metricId));
+        if (ids.size !== command.metrics.length) {
+          throw new AssayError('BAD_USER_INPUT', 'metricIds lists a metric twice; list each metric once.');
+        }
+        assertNotes(command.notes);
+        return [
+          {
+            type: 'RunCreated',
+            data: { runId: command.runId, projectId: command.projectId, notes: command.notes, metrics: [...command.metrics] },
+          },
+        ];
+      }
+      case 'AddRecords': {
+        if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${command.runId} not found.`);
+        if (command.records.length > MAX_RECORDS_PER_CALL) {
+          throw new AssayError(
+            'TOO_MANY_RECORDS',
+            `${command.records.length} records in one call; send at most ${MAX_RECORDS_PER_CALL} per addRecords call.`,
+          );
+        }
+        return command.records.map((record) => ({
+          type: 'RecordAdded' as const,
+          data: {
+            runId: command.runId,
+            recordId: record.recordId,
+            testcaseId: record.testcaseId,
+            inputs: record.inputs ?? null,
+            outputs: record.outputs ?? null,
+            expected: record.expected ?? null,
+          },
+        }));
+      }
+      case 'UpdateRunNotes': {
+        if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${command.runId} not found.`);
+        assertNotes(command.notes);
+        if (command.notes === state.notes) return [];
+        return [{ type: 'RunNotesUpdated', data: { runId: command.runId, notes: command.notes } }];
+      }
+    }
+  },
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'RunCreated':
+        return {
+          exists: true,
+          runId: event.data.runId,
+          projectId: event.data.projectId,
+          metrics: event.data.metrics,
+          notes: event.data.notes,
+          numRecords: 0,
+        };
+      case 'RecordAdded':
+        return state.exists ? { ...state, numRecords: state.numRecords + 1 } : state;
+      case 'RunNotesUpdated':
+        return state.exists ? { ...state, notes: event.data.notes } : state;
+    }
+  },
+};

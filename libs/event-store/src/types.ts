@@ -1,0 +1,72 @@
+/**
+ * The event store's public contract. PostgreSQL is the source of truth: every other store (read
+ * models, JetStream) is derived from the global log and can be rebuilt from it.
+ */
+
+/** Where a reader of the global log stands. Ordered by (transactionId, globalPosition): see schema. */
+export interface LogPosition {
+  /** The appending transaction's id (xid8) as a decimal string: 64-bit, so not a JS number. */
+  readonly transactionId: string;
+  readonly globalPosition: number;
+}
+
+/** Before the first event. */
+export const LOG_START: LogPosition = { transactionId: '0', globalPosition: 0 };
+
+export interface NewEvent {
+  readonly type: string;
+  readonly data: unknown;
+  /** Defaults to the current schema version of `type` (see @assay/contracts). */
+  readonly schemaVersion?: number;
+  /** Correlation, causation, actor… Free-form JSON. */
+  readonly metadata?: Record<string, unknown>;
+  /** Defaults to a random UUID. Supplying one makes a retried append recognisable. */
+  readonly eventId?: string;
+}
+
+export interface StoredEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata: Record<string, unknown>;
+  readonly streamId: string;
+  /** 1 for a stream's first event. */
+  readonly streamPosition: number;
+  readonly globalPosition: number;
+  readonly transactionId: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * `number`: the stream must be exactly at this version (0 = empty or absent).
+ * 'no_stream': the stream must not exist. 'any': no check.
+ */
+export type ExpectedVersion = number | 'no_stream' | 'any';
+
+export interface AppendRequest {
+  readonly streamId: string;
+  readonly expectedVersion: ExpectedVersion;
+  readonly events: readonly NewEvent[];
+}
+
+export interface AppendResult {
+  /** New version of each stream appended to. */
+  readonly streamVersions: ReadonlyMap<string, number>;
+  /** The events as stored, in append order. */
+  readonly events: readonly StoredEvent[];
+}
+
+export interface ReadAllOptions {
+  /** Events strictly after this position. */
+  readonly after: LogPosition;
+  readonly limit: number;
+  /** Only these event types (the position still advances past others). */
+  readonly types?: readonly string[];
+}
+
+export interface ReadAllResult {
+  readonly events: readonly StoredEvent[];
+  /** Where the next read starts. Advances past filtered-out events too. */
+  readonly position: LogPosition;
+}

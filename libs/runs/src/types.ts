@@ -1,0 +1,124 @@
+import type { EvalType, HeuristicDefinition, OutputType } from '@assay/contracts';
+import type { RunStatus } from '@assay/domain';
+
+/**
+ * What the gateway (and the SDK behind it) can ask of runs: commands that append events, and
+ * queries over the read models the runs service projects from the global log.
+ */
+
+export interface ProjectView {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+export interface MetricView {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly evalType: EvalType;
+  readonly outputType: OutputType;
+  readonly heuristic: HeuristicDefinition | null;
+  readonly passingThreshold: number;
+}
+
+export interface RunView {
+  readonly id: string;
+  readonly projectId: string;
+  readonly status: RunStatus;
+  readonly numRecords: number;
+  readonly numScores: number;
+  readonly numFailures: number;
+  readonly notes: string;
+  readonly createdAt: Date;
+  /** When the newest event reflected in this view was appended: push latency is measured from it. */
+  readonly lastEventAt: Date;
+  readonly metrics: readonly { id: string; name: string; version: number; evalType: EvalType; outputType: OutputType; passingThreshold: number }[];
+  /** The run stream's version this view reflects (read-your-writes after a command). */
+  readonly streamVersion: number;
+}
+
+export interface MetricAggregateView {
+  readonly metricId: string;
+  /** Scores recorded. */
+  readonly count: number;
+  readonly passed: number;
+  readonly failed: number;
+  /** Passed / count; null before the first score. */
+  readonly passRate: number | null;
+  /** Mean value; null before the first score. For BOOLEAN, the same as passRate. */
+  readonly mean: number | null;
+}
+
+export interface ScoreView {
+  readonly metricId: string;
+  readonly metricVersion: number;
+  readonly value: number | null;
+  readonly passed: boolean | null;
+  readonly reasoning: string | null;
+  /** Set when scoring failed for good. */
+  readonly error: { code: string; reason: string } | null;
+}
+
+export interface RecordView {
+  readonly id: string;
+  readonly runId: string;
+  readonly testcaseId: string | null;
+  readonly inputs: unknown;
+  readonly outputs: unknown;
+  readonly expected: unknown;
+  readonly scores: readonly ScoreView[];
+  readonly createdAt: Date;
+}
+
+export interface Page<T> {
+  readonly items: readonly { node: T; cursor: string }[];
+  readonly endCursor: string | null;
+  readonly hasNextPage: boolean;
+}
+
+export interface PageRequest {
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export interface RecordInput {
+  readonly testcaseId?: string | null;
+  readonly inputs?: unknown;
+  readonly outputs?: unknown;
+  readonly expected?: unknown;
+}
+
+export interface CreateMetricInput {
+  readonly projectId: string;
+  readonly name: string;
+  readonly evalType: EvalType;
+  readonly outputType: OutputType;
+  readonly heuristic?: HeuristicDefinition | null;
+  readonly passingThreshold?: number | null;
+}
+
+export interface RunCommandsApi {
+  createProject(input: { name: string }): Promise<ProjectView>;
+  createMetric(input: CreateMetricInput): Promise<MetricView>;
+  /** Resolves once the run is visible to queries. */
+  createRun(input: { projectId: string; metricIds: readonly string[]; notes?: string | null }): Promise<RunView>;
+  /** One transaction: all records or none. */
+  addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]>;
+  updateRunNotes(runId: string, notes: string): Promise<RunView>;
+}
+
+export interface RunQueriesApi {
+  getProject(id: string): Promise<ProjectView | null>;
+  getMetric(id: string): Promise<MetricView | null>;
+  getRun(id: string): Promise<RunView | null>;
+  listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>>;
+  getAggregates(runId: string): Promise<MetricAggregateView[]>;
+  listRecords(runId: string, page: PageRequest): Promise<Page<RecordView>>;
+  /** Every record in order, fetched page by page: constant memory for the CSV export. */
+  streamRecords(runId: string, pageSize?: number): AsyncIterable<RecordView>;
+}
+
+/** Topic of the live-status broadcast: payload is a RunView (JSON). */
+export const RUN_UPDATED_TOPIC = 'run-updated';

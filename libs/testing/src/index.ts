@@ -1,0 +1,3 @@
+export * from './postgres/test-database';
+export * from './nats/test-nats';
+export * from './decider/decider-spec';
