@@ -32,6 +32,8 @@ export interface RunView {
   readonly numFailures: number;
   readonly notes: string;
   readonly createdAt: Date;
+  /** When the projector last changed this view. */
+  readonly updatedAt: Date;
   /** When the newest event reflected in this view was appended: push latency is measured from it. */
   readonly lastEventAt: Date;
   readonly metrics: readonly { id: string; name: string; version: number; evalType: EvalType; outputType: OutputType; passingThreshold: number }[];

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { AssayError, MetricSnapshot } from '@assay/contracts';
+import {
+  Decider,
+  metricDecider,
+  MetricState,
+  metricStreamId,
+  projectDecider,
+  projectStreamId,
+  runDecider,
+  RunCommand,
+  RunEvent,
+  RunState,
+  runStreamId,
+} from '@assay/domain';
+import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
+import type { CreateMetricInput, MetricView, ProjectView, RecordInput, RecordView, RunCommandsApi, RunView } from '../types';
+import type { RunQueries } from '../read-models/run-queries';
+import { foldStream, toNewEvents } from './decide-and-append';
+import { recordOutcomes, ScoringOutcome } from './record-outcomes';
+import { StreamStateCache } from './stream-state-cache';
+
+export interface RunCommandsOptions {
+  /** How long a command waits for its result to show in the read models. */
+  readonly projectionTimeoutMs?: number;
+}
+
+const CONFLICT_RETRIES = 5;
+
+/**
+ * The command side of runs: load a stream, decide, append with the version read. Conflicts (a
+ * concurrent writer on the same stream) are retried by reading again and deciding again.
+ */
+export class RunCommands implements RunCommandsApi {
+  private readonly runs = new StreamStateCache<RunState>();
+
+  constructor(
+    private readonly store: PostgresEventStore,
+    private readonly queries: RunQueries,
+    private readonly options: RunCommandsOptions = {},
+  ) {}
+
+  async createProject(input: { name: string }): Promise<ProjectView> {
+    const projectId = randomUUID();
+    const events = projectDecider.decide({ type: 'CreateProject', projectId, name: input.name }, projectDecider.initialState());
+    const [stored] = (await this.store.append([{ streamId: projectStreamId(projectId), expectedVersion: 'no_stream', events: toNewEvents(events) }])).events;
+    return { id: projectId, name: events[0].data.name, createdAt: stored.createdAt };
+  }
+
+  async createMetric(input: CreateMetricInput): Promise<MetricView> {
+    await this.requireProject(input.projectId);
+    const metricId = randomUUID();
+    const events = metricDecider.decide({ type: 'CreateMetric', metricId, ...input }, metricDecider.initialState());
+    await this.store.append([{ streamId: metricStreamId(metricId), expectedVersion: 'no_stream', events: toNewEvents(events) }]);
+    const state = metricDecider.evolve(metricDecider.initialState(), events[0]);
+    if (!state.exists) throw new AssayError('INTERNAL', 'Metric was not created.');
+    const { snapshot } = state;
+    return {
+      id: metricId,
+      projectId: input.projectId,
+      name: snapshot.name,
+      version: snapshot.version,
+      evalType: snapshot.evalType,
+      outputType: snapshot.outputType,
+      heuristic: snapshot.heuristic ?? null,
+      passingThreshold: snapshot.passingThreshold,
+    };
+  }
+
+  async createRun(input: { projectId: string; metricIds: readonly string[]; notes?: string | null }): Promise<RunView> {
+    await this.requireProject(input.projectId);
+    const metrics = await this.pinMetrics(input.projectId, input.metricIds);
+    const runId = randomUUID();
+    const version = await this.handleRun(runId, { type: 'CreateRun', runId, projectId: input.projectId, notes: input.notes ?? '', metrics });
+    return this.waitForRun(runId, version);
+  }
+
+  async addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]> {
+    const added = records.map((record) => ({
+      recordId: randomUUID(),
+      testcaseId: record.testcaseId ?? null,
+      inputs: record.inputs ?? null,
+      outputs: record.outputs ?? null,
+      expected: record.expected ?? null,
+    }));
+    await this.handleRun(runId, { type: 'AddRecords', runId, records: added });
+    const createdAt = new Date();
+    return added.map((record) => ({
+      id: record.recordId,
+      runId,
+      testcaseId: record.testcaseId,
+      inputs: record.inputs,
+      outputs: record.outputs,
+      expected: record.expected,
+      scores: [],
+      createdAt,
+    }));
+  }
+
+  async updateRunNotes(runId: string, notes: string): Promise<RunView> {
+    const version = await this.handleRun(runId, { type: 'UpdateRunNotes', runId, notes });
+    return this.waitForRun(runId, version);
+  }
+
+  /** Scores and failures from the scoring workers: one transaction per batch, idempotent. */
+  recordOutcomes(outcomes: readonly ScoringOutcome[]): Promise<number> {
+    return recordOutcomes(this.store, outcomes);
+  }
+
+  /** The metric versions a run pinned when it was created: what its records are scored with. */
+  async metricsOfRun(runId: string): Promise<readonly MetricSnapshot[]> {
+    const { state } = await this.loadRun(runId);
+    if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`);
+    return state.metrics;
+  }
+
+  /** Decides and appends on the run stream; returns the stream version after the append. */
+  private async handleRun(runId: string, command: RunCommand): Promise<number> {
+    const streamId = runStreamId(runId);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.loadRun(runId);
+      const events = runDecider.decide(command, current.state);
+      if (events.length === 0) return current.version;
+      try {
+        const result = await this.store.append([{ streamId, expectedVersion: current.version, events: toNewEvents(events) }]);
+        const version = result.streamVersions.get(streamId)!;
+        this.runs.set(streamId, { state: events.reduce(runDecider.evolve, current.state), version });
+        return version;
+      } catch (error) {
+        this.runs.delete(streamId);
+        if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+
+  private async loadRun(runId: string): Promise<{ state: RunState; version: number }> {
+    const streamId = runStreamId(runId);
+    const cached = this.runs.get(streamId);
+    const events = await this.store.readStream(streamId, { after: cached?.version ?? 0 });
+    const loaded = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, events, cached);
+    if (loaded.state.exists) this.runs.set(streamId, loaded);
+    return loaded;
+  }
+
+  private async requireProject(projectId: string): Promise<void> {
+    const events = await this.store.readStream(projectStreamId(projectId));
+    if (events.length === 0) throw new AssayError('PROJECT_NOT_FOUND', `Project ${projectId} not found.`);
+  }
+
+  /** Reads each metric's stream: the current version is pinned in the run, whatever edits follow. */
+  private async pinMetrics(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
+    const streams = await this.store.readStreams(metricIds.map(metricStreamId));
+    return metricIds.map((metricId) => {
+      const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
+      // A metric of another project is reported exactly like a missing one.
+      if (!state.exists || state.projectId !== projectId) {
+        throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}.`);
+      }
+      return state.snapshot;
+    });
+  }
+
+  /** Read-your-writes: wait until the projector has applied the run stream up to `version`. */
+  private async waitForRun(runId: string, version: number): Promise<RunView> {
+    const deadline = Date.now() + (this.options.projectionTimeoutMs ?? 10_000);
+    for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+      const view = await this.queries.getRun(runId);
+      if (view && view.streamVersion >= version) return view;
+      if (Date.now() > deadline) {
+        throw new AssayError('UNAVAILABLE', `Run ${runId} was saved but is not visible yet: the runs service may be down or behind. Query it again shortly.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

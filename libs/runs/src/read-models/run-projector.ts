@@ -1,0 +1,233 @@
+import type { EventData, MetricSnapshot } from '@assay/contracts';
+import type { Sql } from '@assay/database';
+import { runStatus } from '@assay/domain';
+import type { StoredEvent } from '@assay/event-store';
+import type { RunView } from '../types';
+import { RUN_COLUMNS, toRunView, RunRow } from './run-rows';
+
+/**
+ * Folds a batch of events from the global log into the read models, in the caller's transaction
+ * (the log processor commits the checkpoint with it, so each event is applied exactly once).
+ * Work is grouped by table: a batch of 1,000 RecordAdded events is one INSERT, not 1,000.
+ * Returns the runs the batch changed, as they now are, for the live-status broadcast.
+ */
+export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Promise<RunView[]> {
+  const batch = groupByTable(events);
+  if (batch.projects.length) {
+    await tx.query(
+      `insert into rm_projects (id, name, created_at)
+       select id, name, created_at from jsonb_to_recordset($1::jsonb) as x(id text, name text, created_at timestamptz)
+       on conflict do nothing`,
+      [JSON.stringify(batch.projects)],
+    );
+  }
+  if (batch.metrics.length) {
+    await tx.query(
+      `insert into rm_metrics (id, project_id, name, version, eval_type, output_type, heuristic, passing_threshold, created_at)
+       select id, project_id, name, version, eval_type, output_type, heuristic, passing_threshold, created_at
+       from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, name text, version int, eval_type text,
+            output_type text, heuristic jsonb, passing_threshold double precision, created_at timestamptz)
+       on conflict do nothing`,
+      [JSON.stringify(batch.metrics)],
+    );
+  }
+  if (batch.runs.length) {
+    await tx.query(
+      `insert into rm_runs (id, project_id, notes, metrics, num_metrics, status, stream_version, created_at, updated_at, last_event_at)
+       select id, project_id, notes, metrics, jsonb_array_length(metrics), 'PENDING', 0, created_at, now(), created_at
+       from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, notes text, metrics jsonb, created_at timestamptz)
+       on conflict do nothing`,
+      [JSON.stringify(batch.runs)],
+    );
+    await tx.query(
+      `insert into rm_run_metric_aggregates (run_id, metric_id)
+       select x.id, m->>'metricId' from jsonb_to_recordset($1::jsonb) as x(id text, metrics jsonb),
+            jsonb_array_elements(x.metrics) as m
+       on conflict do nothing`,
+      [JSON.stringify(batch.runs)],
+    );
+  }
+  if (batch.records.length) {
+    // Counts move only by the rows actually inserted, so a replayed event cannot count twice.
+    await tx.query(
+      `with inserted as (
+         insert into rm_records (id, run_id, seq, testcase_id, inputs, outputs, expected, created_at)
+         select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at
+         from jsonb_to_recordset($1::jsonb) as x(id text, run_id text, seq bigint, testcase_id text,
+              inputs jsonb, outputs jsonb, expected jsonb, created_at timestamptz)
+         on conflict do nothing
+         returning run_id)
+       update rm_runs r set num_records = r.num_records + c.n
+       from (select run_id, count(*) as n from inserted group by run_id) c
+       where r.id = c.run_id`,
+      [JSON.stringify(batch.records)],
+    );
+  }
+  if (batch.outcomes.length) {
+    await tx.query(
+      `with inserted as (
+         insert into rm_scores (record_id, metric_id, metric_version, run_id, value, passed, reasoning, error_code, error_reason, created_at)
+         select record_id, metric_id, metric_version, run_id, value, passed, reasoning, error_code, error_reason, created_at
+         from jsonb_to_recordset($1::jsonb) as x(record_id text, metric_id text, metric_version int, run_id text,
+              value double precision, passed boolean, reasoning text, error_code text, error_reason text, created_at timestamptz)
+         on conflict do nothing
+         returning run_id, metric_id, value, passed, error_code),
+       per_metric as (
+         select run_id, metric_id,
+                count(*) filter (where error_code is null) as scores,
+                count(*) filter (where passed) as passed,
+                count(*) filter (where error_code is not null) as failures,
+                coalesce(sum(value), 0) as sum
+         from inserted group by run_id, metric_id),
+       aggregates as (
+         update rm_run_metric_aggregates a
+         set count = a.count + p.scores, passed = a.passed + p.passed, failed = a.failed + p.failures, sum = a.sum + p.sum
+         from per_metric p where a.run_id = p.run_id and a.metric_id = p.metric_id)
+       update rm_runs r set num_scores = r.num_scores + s.scores, num_failures = r.num_failures + s.failures
+       from (select run_id, sum(scores) as scores, sum(failures) as failures from per_metric group by run_id) s
+       where r.id = s.run_id`,
+      [JSON.stringify(batch.outcomes)],
+    );
+  }
+  for (const [runId, notes] of batch.notes) {
+    await tx.query('update rm_runs set notes = $2 where id = $1', [runId, notes]);
+  }
+  return touchRuns(batch.touched, tx);
+}
+
+interface Touch {
+  streamVersion: number;
+  lastEventAt: string;
+}
+
+/** Bumps version and times of every run the batch changed, then settles each one's status. */
+async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[]> {
+  if (touched.size === 0) return [];
+  const rows = await tx.query<RunRow>(
+    `update rm_runs r
+     set stream_version = greatest(r.stream_version, x.stream_version),
+         last_event_at = greatest(r.last_event_at, x.last_event_at),
+         updated_at = now()
+     from jsonb_to_recordset($1::jsonb) as x(id text, stream_version int, last_event_at timestamptz)
+     where r.id = x.id
+     returning ${RUN_COLUMNS.map((c) => `r.${c}`).join(', ')}`,
+    [JSON.stringify([...touched].map(([id, t]) => ({ id, stream_version: t.streamVersion, last_event_at: t.lastEventAt })))],
+  );
+  const changed: { id: string; status: string }[] = [];
+  const views = rows.map((row) => {
+    const status = runStatus({
+      numRecords: row.num_records,
+      numMetrics: row.num_metrics,
+      numScores: row.num_scores,
+      numFailures: row.num_failures,
+    });
+    if (status !== row.status) changed.push({ id: row.id, status });
+    return toRunView({ ...row, status });
+  });
+  if (changed.length) {
+    await tx.query(
+      `update rm_runs r set status = x.status from jsonb_to_recordset($1::jsonb) as x(id text, status text) where r.id = x.id`,
+      [JSON.stringify(changed)],
+    );
+  }
+  return views;
+}
+
+function groupByTable(events: readonly StoredEvent[]) {
+  const projects: object[] = [];
+  const metrics: object[] = [];
+  const runs: object[] = [];
+  const records: object[] = [];
+  const outcomes: object[] = [];
+  const notes = new Map<string, string>();
+  const touched = new Map<string, Touch>();
+  const touch = (runId: string, event: StoredEvent, inRunStream: boolean) => {
+    const current = touched.get(runId) ?? { streamVersion: 0, lastEventAt: event.createdAt.toISOString() };
+    if (inRunStream) current.streamVersion = Math.max(current.streamVersion, event.streamPosition);
+    if (event.createdAt.toISOString() > current.lastEventAt) current.lastEventAt = event.createdAt.toISOString();
+    touched.set(runId, current);
+  };
+  const createdAt = (event: StoredEvent) => event.createdAt.toISOString();
+
+  for (const event of events) {
+    switch (event.type) {
+      case 'ProjectCreated': {
+        const data = event.data as EventData<'ProjectCreated'>;
+        projects.push({ id: data.projectId, name: data.name, created_at: createdAt(event) });
+        break;
+      }
+      case 'MetricCreated': {
+        const data = event.data as EventData<'MetricCreated'>;
+        metrics.push({
+          id: data.metricId,
+          project_id: data.projectId,
+          name: data.name,
+          version: 1,
+          eval_type: data.evalType,
+          output_type: data.outputType,
+          heuristic: data.heuristic,
+          passing_threshold: data.passingThreshold,
+          created_at: createdAt(event),
+        });
+        break;
+      }
+      case 'RunCreated': {
+        const data = event.data as EventData<'RunCreated'>;
+        runs.push({ id: data.runId, project_id: data.projectId, notes: data.notes, metrics: data.metrics satisfies MetricSnapshot[], created_at: createdAt(event) });
+        touch(data.runId, event, true);
+        break;
+      }
+      case 'RecordAdded': {
+        const data = event.data as EventData<'RecordAdded'>;
+        records.push({
+          id: data.recordId,
+          run_id: data.runId,
+          seq: event.globalPosition,
+          testcase_id: data.testcaseId,
+          inputs: data.inputs,
+          outputs: data.outputs,
+          expected: data.expected,
+          created_at: createdAt(event),
+        });
+        touch(data.runId, event, true);
+        break;
+      }
+      case 'ScoreRecorded': {
+        const data = event.data as EventData<'ScoreRecorded'>;
+        outcomes.push({
+          record_id: data.recordId,
+          metric_id: data.metricId,
+          metric_version: data.metricVersion,
+          run_id: data.runId,
+          value: data.value,
+          passed: data.passed,
+          reasoning: data.reasoning,
+          created_at: createdAt(event),
+        });
+        touch(data.runId, event, false);
+        break;
+      }
+      case 'ScoringFailed': {
+        const data = event.data as EventData<'ScoringFailed'>;
+        outcomes.push({
+          record_id: data.recordId,
+          metric_id: data.metricId,
+          metric_version: data.metricVersion,
+          run_id: data.runId,
+          error_code: data.code,
+          error_reason: data.reason,
+          created_at: createdAt(event),
+        });
+        touch(data.runId, event, false);
+        break;
+      }
+      case 'RunNotesUpdated': {
+        const data = event.data as EventData<'RunNotesUpdated'>;
+        notes.set(data.runId, data.notes);
+        touch(data.runId, event, true);
+        break;
+      }
+    }
+  }
+  return { projects, metrics, runs, records, outcomes, notes, touched };
+}

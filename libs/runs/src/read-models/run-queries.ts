@@ -1,0 +1,170 @@
+import type { Sql } from '@assay/database';
+import type {
+  MetricAggregateView,
+  MetricView,
+  Page,
+  PageRequest,
+  ProjectView,
+  RecordView,
+  RunQueriesApi,
+  RunView,
+  ScoreView,
+} from '../types';
+import { decodeCursor, encodeCursor, pageSize } from './cursor';
+import { RUN_COLUMNS, RunRow, toRunView } from './run-rows';
+
+interface RecordRow {
+  id: string;
+  run_id: string;
+  seq: string | number;
+  testcase_id: string | null;
+  inputs: unknown;
+  outputs: unknown;
+  expected: unknown;
+  created_at: Date;
+}
+
+interface ScoreRow {
+  record_id: string;
+  metric_id: string;
+  metric_version: number;
+  value: number | null;
+  passed: boolean | null;
+  reasoning: string | null;
+  error_code: string | null;
+  error_reason: string | null;
+}
+
+/** Reads of the runs read models. Eventually consistent with the log; commands wait where it matters. */
+export class RunQueries implements RunQueriesApi {
+  constructor(private readonly sql: Sql) {}
+
+  async getProject(id: string): Promise<ProjectView | null> {
+    const [row] = await this.sql.query('select id, name, created_at from rm_projects where id = $1', [id]);
+    return row ? { id: row.id, name: row.name, createdAt: new Date(row.created_at) } : null;
+  }
+
+  async getMetric(id: string): Promise<MetricView | null> {
+    const [row] = await this.sql.query('select * from rm_metrics where id = $1', [id]);
+    if (!row) return null;
+    return {
+      id: row.id,
+      projectId: row.project_id,
+      name: row.name,
+      version: row.version,
+      evalType: row.eval_type,
+      outputType: row.output_type,
+      heuristic: row.heuristic,
+      passingThreshold: row.passing_threshold,
+    };
+  }
+
+  async getRun(id: string): Promise<RunView | null> {
+    const [row] = await this.sql.query<RunRow>(`select ${RUN_COLUMNS.join(', ')} from rm_runs where id = $1`, [id]);
+    return row ? toRunView(row) : null;
+  }
+
+  /** Newest first; the cursor is the (created_at, id) of the last run seen. */
+  async listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>> {
+    const limit = pageSize(page.first);
+    const params: unknown[] = [projectId, limit + 1];
+    let after = '';
+    if (page.after) {
+      const [createdAt, id] = decodeCursor(page.after);
+      params.push(createdAt, id);
+      after = 'and (created_at, id) < ($3::timestamptz, $4::text)';
+    }
+    const rows = await this.sql.query<RunRow>(
+      `select ${RUN_COLUMNS.join(', ')} from rm_runs where project_id = $1 ${after}
+       order by created_at desc, id desc limit $2`,
+      params,
+    );
+    return toPage(rows.map(toRunView), limit, (run) => encodeCursor([run.createdAt.toISOString(), run.id]));
+  }
+
+  async getAggregates(runId: string): Promise<MetricAggregateView[]> {
+    const rows = await this.sql.query(
+      `select a.metric_id, a.count, a.passed, a.failed, a.sum
+       from rm_run_metric_aggregates a join rm_runs r on r.id = a.run_id,
+            jsonb_array_elements(r.metrics) with ordinality as m(metric, ord)
+       where a.run_id = $1 and m.metric->>'metricId' = a.metric_id
+       order by m.ord`,
+      [runId],
+    );
+    return rows.map((row) => ({
+      metricId: row.metric_id,
+      count: row.count,
+      passed: row.passed,
+      failed: row.failed,
+      passRate: row.count > 0 ? row.passed / row.count : null,
+      mean: row.count > 0 ? row.sum / row.count : null,
+    }));
+  }
+
+  /** In the order records were added; the cursor is the RecordAdded event's global position. */
+  async listRecords(runId: string, page: PageRequest): Promise<Page<RecordView>> {
+    const limit = pageSize(page.first);
+    const afterSeq = page.after ? Number(decodeCursor(page.after)[0]) : 0;
+    const rows = await this.sql.query<RecordRow>(
+      `select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at
+       from rm_records where run_id = $1 and seq > $2 order by seq limit $3`,
+      [runId, afterSeq, limit + 1],
+    );
+    const hasNextPage = rows.length > limit;
+    const pageRows = rows.slice(0, limit);
+    const scores = await this.scoresOf(pageRows.map((r) => r.id));
+    const items = pageRows.map((row) => ({ node: toRecordView(row, scores.get(row.id) ?? []), cursor: encodeCursor([Number(row.seq)]) }));
+    return { items, hasNextPage, endCursor: items.at(-1)?.cursor ?? null };
+  }
+
+  async *streamRecords(runId: string, pageSizeHint = 500): AsyncIterable<RecordView> {
+    let after: string | null = null;
+    for (;;) {
+      const page: Page<RecordView> = await this.listRecords(runId, { first: pageSizeHint, after });
+      for (const item of page.items) yield item.node;
+      if (!page.hasNextPage) return;
+      after = page.endCursor;
+    }
+  }
+
+  private async scoresOf(recordIds: readonly string[]): Promise<Map<string, ScoreView[]>> {
+    const byRecord = new Map<string, ScoreView[]>();
+    if (recordIds.length === 0) return byRecord;
+    const rows = await this.sql.query<ScoreRow>(
+      `select record_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason
+       from rm_scores where record_id = any($1::text[]) order by record_id, metric_id, metric_version`,
+      [recordIds],
+    );
+    for (const row of rows) {
+      const list = byRecord.get(row.record_id) ?? [];
+      list.push({
+        metricId: row.metric_id,
+        metricVersion: row.metric_version,
+        value: row.value,
+        passed: row.passed,
+        reasoning: row.reasoning,
+        error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
+      });
+      byRecord.set(row.record_id, list);
+    }
+    return byRecord;
+  }
+}
+
+function toRecordView(row: RecordRow, scores: ScoreView[]): RecordView {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    testcaseId: row.testcase_id,
+    inputs: row.inputs,
+    outputs: row.outputs,
+    expected: row.expected,
+    scores,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function toPage<T>(nodes: T[], limit: number, cursorOf: (node: T) => string): Page<T> {
+  const items = nodes.slice(0, limit).map((node) => ({ node, cursor: cursorOf(node) }));
+  return { items, hasNextPage: nodes.length > limit, endCursor: items.at(-1)?.cursor ?? null };
+}
