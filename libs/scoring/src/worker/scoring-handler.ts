@@ -1,0 +1,330 @@
+import type { BatchHandler, Delivery } from '@assay/bus';
+import { EventData, parseEvent, isAssayError, MetricSnapshot } from '@assay/contracts';
+import { LruCache } from './lru-cache';
+import { errorMessage, isDeterministic, planRun, RunPlan } from './run-plan';
+import { ScoringFailureCode, ScoringHandlerDeps, ScoringOutcome } from './types';
+
+type RecordAddedData = EventData<'RecordAdded'>;
+
+/** One delivery on its way through a batch. */
+interface Item {
+  readonly delivery: Delivery;
+  /** Set once the payload names its run and record. */
+  ids?: { readonly runId: string; readonly recordId: string };
+  /** Set when the payload is valid. */
+  record?: RecordAddedData;
+  /** A permanent problem with the payload itself, recorded for each metric of the run. */
+  payloadProblem?: { readonly code: string; readonly reason: string };
+  plan?: RunPlan;
+  outcomes: ScoringOutcome[];
+  /** Why this delivery must be retried (or, on its last attempt, failed). */
+  error?: unknown;
+}
+
+interface Totals {
+  batches: number;
+  deliveries: number;
+  scores: number;
+  failures: number;
+  acked: number;
+  naked: number;
+  termed: number;
+}
+
+const IDS_LOGGED = 10;
+/** Scoring yields to the event loop this often, so the bus's acks and heartbeats are not starved. */
+const YIELD_EVERY_MS = 25;
+
+/**
+ * The scoring worker's logic, as a bus batch handler for RecordAdded deliveries. Per batch: every
+ * record is scored by every metric its run pinned, all outcomes are stored with ONE
+ * `recordOutcomes` call, then every delivery is acked. When storing fails (the database is down),
+ * each delivery is nak'ed for redelivery with the bus's backoff, except on its last attempt, where
+ * a MAX_DELIVERIES_EXCEEDED failure is recorded for each of its metrics before it is termed.
+ * Nothing is dropped silently: a delivery whose failure cannot even be recorded is nak'ed and logged.
+ */
+export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
+  const { logger, maxDeliver } = deps;
+  const now = deps.now ?? Date.now;
+  const workingIntervalMs = deps.workingIntervalMs ?? 5_000;
+  const totalsIntervalMs = deps.totalsIntervalMs ?? 60_000;
+  const cache = new LruCache<string, Promise<RunPlan>>(deps.metricsCacheSize ?? 1_000);
+  const totals: Totals = { batches: 0, deliveries: 0, scores: 0, failures: 0, acked: 0, naked: 0, termed: 0 };
+  let lastTotalsAt = now();
+
+  /** The run's plan, loaded once per run. A failed or empty load is not cached: the next delivery retries it. */
+  function planOf(runId: string): Promise<RunPlan> {
+    const cached = cache.get(runId);
+    if (cached) return cached;
+    const loading = deps.metricsOfRun(runId).then((metrics) => {
+      if (metrics.length === 0) {
+        // RunCreated precedes RecordAdded in the log, so the run exists; a reader that lags behind it
+        // has not seen it yet. Retry later rather than cache "no metrics".
+        throw Object.assign(new Error(`Run ${runId} has no metrics (not visible to the scoring service yet?)`), { code: 'RUN_NOT_FOUND' });
+      }
+      return planRun(runId, metrics);
+    });
+    cache.set(runId, loading);
+    loading.catch(() => cache.deleteIf(runId, loading));
+    return loading;
+  }
+
+  return async function handleRecordAddedBatch(batch) {
+    const startedAt = now();
+    const counts = { scores: 0, failures: 0, acked: 0, naked: 0, termed: 0, ignored: 0 };
+    const settled = new Set<Delivery>();
+    const ack = (item: Item) => {
+      settled.add(item.delivery);
+      item.delivery.ack();
+      counts.acked++;
+      for (const outcome of item.outcomes) {
+        if (outcome.kind === 'score') counts.scores++;
+        else counts.failures++;
+      }
+    };
+    const nak = (item: Item) => {
+      settled.add(item.delivery);
+      item.delivery.nak();
+      counts.naked++;
+    };
+    const term = (item: Item, reason: string) => {
+      settled.add(item.delivery);
+      item.delivery.term(reason);
+      counts.termed++;
+    };
+
+    let lastWorkingAt = startedAt;
+    let lastYieldAt = startedAt;
+    /** During long CPU work: keep the ack deadlines alive and let the bus's I/O run. */
+    const breathe = async () => {
+      const at = now();
+      if (at - lastWorkingAt >= workingIntervalMs) {
+        lastWorkingAt = at;
+        for (const delivery of batch) if (!settled.has(delivery)) delivery.working();
+      }
+      if (at - lastYieldAt >= YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYieldAt = now();
+      }
+    };
+
+    const items: Item[] = [];
+    try {
+      // 1. Read each payload.
+      for (const delivery of batch) {
+        const item: Item = { delivery, outcomes: [] };
+        if (delivery.event.type !== 'RecordAdded') {
+          logger.warn({ eventId: delivery.event.eventId, type: delivery.event.type }, 'scoring received an event that is not RecordAdded: acking it unscored');
+          counts.ignored++;
+          ack(item);
+          continue;
+        }
+        readPayload(item);
+        if (!item.ids) {
+          logger.error(
+            { eventId: delivery.event.eventId, reason: item.payloadProblem?.reason },
+            'RecordAdded payload names no run and record: nothing to attach a failure to, terminating it',
+          );
+          term(item, item.payloadProblem?.reason ?? 'invalid RecordAdded payload');
+          continue;
+        }
+        items.push(item);
+      }
+
+      // 2. Load the plan of each run in the batch (cached per run).
+      const runIds = [...new Set(items.filter((item) => !item.error).map((item) => item.ids!.runId))];
+      const plans = new Map<string, RunPlan | { error: unknown }>();
+      await Promise.all(
+        runIds.map((runId) =>
+          planOf(runId).then(
+            (plan) => plans.set(runId, plan),
+            (error: unknown) => plans.set(runId, { error }),
+          ),
+        ),
+      );
+      for (const item of items) {
+        if (item.error) continue;
+        const plan = plans.get(item.ids!.runId)!;
+        if ('error' in plan) item.error = plan.error;
+        else item.plan = plan;
+      }
+
+      // 3. Score.
+      for (const item of items) {
+        if (item.error || !item.plan) continue;
+        item.outcomes = outcomesOf(item, item.plan);
+        await breathe();
+      }
+
+      // 4. Store every outcome of the batch at once, then ack.
+      const ready = items.filter((item) => !item.error);
+      if (ready.length > 0) {
+        try {
+          await deps.recordOutcomes(ready.flatMap((item) => item.outcomes));
+          for (const item of ready) ack(item);
+        } catch (error) {
+          if (ready.length > 1 && isDeterministic(error)) {
+            // A rejection that the same outcomes would meet again: find the delivery it comes from
+            // instead of failing the whole batch on every redelivery.
+            logger.warn({ batchSize: ready.length, ...errorFields(error) }, 'recording the batch was rejected: recording its records one by one');
+            for (const item of ready) {
+              try {
+                await deps.recordOutcomes(item.outcomes);
+                ack(item);
+              } catch (itemError) {
+                item.error = itemError;
+              }
+            }
+          } else {
+            for (const item of ready) item.error = error;
+          }
+        }
+      }
+
+      // 5. Retry what failed, or record why it will not be retried.
+      await retryOrGiveUp(items.filter((item) => item.error && !settled.has(item.delivery)));
+    } catch (error) {
+      // Unexpected (a bug): leave nothing unsettled. A nak retries; the last attempt is handled above.
+      logger.error({ batchSize: batch.length, ...errorFields(error) }, 'scoring batch failed unexpectedly: naking its unsettled deliveries');
+    }
+    for (const delivery of batch) {
+      if (!settled.has(delivery)) {
+        settled.add(delivery);
+        delivery.nak();
+        counts.naked++;
+      }
+    }
+
+    report(batch.length, counts, now() - startedAt);
+
+    async function retryOrGiveUp(failed: Item[]): Promise<void> {
+      if (failed.length === 0) return;
+      const last = failed.filter((item) => item.delivery.deliveryCount >= maxDeliver);
+      const retried = failed.filter((item) => item.delivery.deliveryCount < maxDeliver);
+      for (const item of retried) nak(item);
+      if (retried.length > 0) {
+        logger.warn(
+          { naked: retried.length, recordIds: retried.slice(0, IDS_LOGGED).map((item) => item.ids?.recordId), ...errorFields(retried[0].error) },
+          'scoring could not record outcomes: naked for redelivery',
+        );
+      }
+      if (last.length === 0) return;
+
+      // Last attempt: a MAX_DELIVERIES_EXCEEDED failure for each metric, then term.
+      const giveUps: { item: Item; failures: ScoringOutcome[]; reason: string }[] = [];
+      for (const item of last) {
+        const reason =
+          `Scoring gave up after ${item.delivery.deliveryCount} attempt(s); last error: ${errorMessage(item.error)} ` +
+          'Check the scoring service and the database, then score the record again.';
+        let metrics: readonly MetricSnapshot[] | undefined = item.plan?.plans.map((plan) => plan.metric);
+        if (!metrics) {
+          try {
+            metrics = (await planOf(item.ids!.runId)).plans.map((plan) => plan.metric);
+          } catch (error) {
+            logger.error(
+              { runId: item.ids!.runId, recordId: item.ids!.recordId, eventId: item.delivery.event.eventId, ...errorFields(error) },
+              'last delivery of a record, and its run cannot be read to record the failure: naking it; the record stays unscored',
+            );
+            nak(item);
+            continue;
+          }
+        }
+        const { runId, recordId } = item.ids!;
+        const attempts = Math.max(1, item.delivery.deliveryCount);
+        giveUps.push({
+          item,
+          reason,
+          failures: metrics.map((metric) => ({ kind: 'failure', runId, recordId, metric, code: ScoringFailureCode.MAX_DELIVERIES_EXCEEDED, reason, attempts })),
+        });
+      }
+      if (giveUps.length === 0) return;
+      try {
+        await deps.recordOutcomes(giveUps.flatMap((giveUp) => giveUp.failures));
+      } catch (error) {
+        logger.error(
+          { count: giveUps.length, recordIds: giveUps.slice(0, IDS_LOGGED).map((g) => g.item.ids!.recordId), ...errorFields(error) },
+          'last delivery, and its failure could not be recorded either: naking; these records stay unscored',
+        );
+        for (const { item } of giveUps) nak(item);
+        return;
+      }
+      for (const { item, failures, reason } of giveUps) {
+        term(item, reason);
+        counts.failures += failures.length;
+      }
+      logger.warn(
+        { termed: giveUps.length, recordIds: giveUps.slice(0, IDS_LOGGED).map((g) => g.item.ids!.recordId), ...errorFields(giveUps[0].item.error) },
+        'scoring gave up on records at their last delivery: MAX_DELIVERIES_EXCEEDED recorded',
+      );
+    }
+  };
+
+  function readPayload(item: Item): void {
+    const { event } = item.delivery;
+    const data = event.data as Partial<Record<'runId' | 'recordId', unknown>> | null;
+    if (data && typeof data === 'object' && typeof data.runId === 'string' && typeof data.recordId === 'string') {
+      item.ids = { runId: data.runId, recordId: data.recordId };
+    }
+    try {
+      item.record = parseEvent(event.type, event.schemaVersion, event.data).data as RecordAddedData;
+    } catch (error) {
+      if (isAssayError(error) && error.code === 'EVENT_PAYLOAD_INVALID') {
+        item.payloadProblem = {
+          code: ScoringFailureCode.EVENT_PAYLOAD_INVALID,
+          reason: `${errorMessage(error)} The record cannot be scored; add it again with a valid payload.`,
+        };
+      } else {
+        // E.g. a schema version this service does not know yet: a newer worker may read it.
+        item.error = error;
+      }
+    }
+  }
+
+  function outcomesOf(item: Item, plan: RunPlan): ScoringOutcome[] {
+    const { runId, recordId } = item.ids!;
+    const attempts = Math.max(1, item.delivery.deliveryCount);
+    const failure = (metric: MetricSnapshot, code: string, reason: string): ScoringOutcome => ({ kind: 'failure', runId, recordId, metric, code, reason, attempts });
+    return plan.plans.map((metricPlan) => {
+      const { metric } = metricPlan;
+      if (item.payloadProblem) return failure(metric, item.payloadProblem.code, item.payloadProblem.reason);
+      if (metricPlan.kind === 'failure') return failure(metric, metricPlan.code, metricPlan.reason);
+      try {
+        const { value, reasoning } = metricPlan.scorer(item.record!);
+        return { kind: 'score', runId, recordId, metric, value, reasoning };
+      } catch (error) {
+        if (isAssayError(error) && error.code === 'METRIC_CONFIG_INVALID') {
+          return failure(metric, ScoringFailureCode.METRIC_CONFIG_INVALID, `metric "${metric.name}" (v${metric.version}) cannot score: ${errorMessage(error)}`);
+        }
+        return failure(
+          metric,
+          ScoringFailureCode.INTERNAL,
+          `metric "${metric.name}" (v${metric.version}) crashed: ${errorMessage(error)} This is a bug in Assay; please report it with the metric's definition.`,
+        );
+      }
+    });
+  }
+
+  function report(size: number, counts: Omit<Totals, 'batches' | 'deliveries'> & { ignored: number }, ms: number) {
+    logger.debug({ size, ...counts, ms }, 'scoring batch done');
+    totals.batches++;
+    totals.deliveries += size;
+    totals.scores += counts.scores;
+    totals.failures += counts.failures;
+    totals.acked += counts.acked;
+    totals.naked += counts.naked;
+    totals.termed += counts.termed;
+    const at = now();
+    if (at - lastTotalsAt >= totalsIntervalMs) {
+      lastTotalsAt = at;
+      logger.info({ ...totals, cachedRuns: cache.size }, 'scoring totals');
+    }
+  }
+}
+
+function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { err: { name: error.name, message: error.message, ...(code === undefined ? {} : { code }) } };
+  }
+  return { err: { message: String(error) } };
+}
