@@ -1,0 +1,111 @@
+import type { Database, Sql } from '@assay/database';
+import { appendEvents, EVENTS_CHANNEL } from './append';
+import { loadCheckpoint, saveCheckpoint } from './checkpoints';
+import { logLine } from './log';
+import { readAll } from './read-all';
+import { readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
+import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
+
+const LISTEN_RETRY_MS = 1_000;
+
+/**
+ * The event store on PostgreSQL. Every method takes an optional transaction (`tx`, from
+ * `Database.transaction`) so a caller can read, decide and append, or project and checkpoint,
+ * atomically; without one, reads run on the pool and an append runs in its own transaction.
+ */
+export class PostgresEventStore {
+  private readonly appendedListeners = new Set<() => void>();
+  private listening: Promise<void> | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private closed = false;
+
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Appends to one or more streams atomically, checking each stream's expected version.
+   * Throws VersionConflictError (code VERSION_CONFLICT) when a stream is not where expected.
+   */
+  async append(requests: readonly AppendRequest[], tx?: Sql): Promise<AppendResult> {
+    const result = await appendEvents(this.db, requests, tx);
+    // Our own transaction has committed: wake local readers now rather than after the NOTIFY
+    // round trip. In the caller's transaction nothing is visible yet; the NOTIFY fires at commit.
+    if (!tx && result.events.length > 0) this.emitAppended();
+    return result;
+  }
+
+  readStream(streamId: string, options: ReadStreamOptions = {}, tx?: Sql): Promise<StoredEvent[]> {
+    return readStream(tx ?? this.db, streamId, options);
+  }
+
+  readStreams(streamIds: readonly string[], tx?: Sql): Promise<Map<string, StoredEvent[]>> {
+    return readStreams(tx ?? this.db, streamIds);
+  }
+
+  streamVersion(streamId: string, tx?: Sql): Promise<number> {
+    return streamVersion(tx ?? this.db, streamId);
+  }
+
+  /** The global log after `options.after`, in commit-safe order (see read-all.ts). */
+  readAll(options: ReadAllOptions, tx?: Sql): Promise<ReadAllResult> {
+    return readAll(tx ?? this.db, options);
+  }
+
+  /** LOG_START when the reader has never saved one. */
+  loadCheckpoint(name: string, tx?: Sql): Promise<LogPosition> {
+    return loadCheckpoint(tx ?? this.db, name);
+  }
+
+  saveCheckpoint(name: string, position: LogPosition, tx?: Sql): Promise<void> {
+    return saveCheckpoint(tx ?? this.db, name, position);
+  }
+
+  /**
+   * Wake-up hints: called after events were appended (by this process, or by any process via
+   * LISTEN assay_events). A hint, not a delivery: read the log to see what changed. The LISTEN
+   * connection is opened on first use and kept until `close()`.
+   */
+  onAppended(listener: () => void): () => void {
+    this.appendedListeners.add(listener);
+    void this.startListening();
+    return () => {
+      this.appendedListeners.delete(listener);
+    };
+  }
+
+  /** Resolves once LISTEN is active (after the first `onAppended`); for callers that must not miss a hint. */
+  async whenListening(): Promise<void> {
+    await this.startListening();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.appendedListeners.clear();
+    await this.unlisten?.();
+  }
+
+  private startListening(): Promise<void> {
+    this.listening ??= this.db.listen(EVENTS_CHANNEL, () => this.emitAppended()).then(
+      (unlisten) => {
+        if (this.closed) return void unlisten();
+        this.unlisten = unlisten;
+      },
+      (error) => {
+        // The database is unreachable for now: readers still poll; try again shortly.
+        logLine('warn', 'LISTEN assay_events failed; retrying', { error });
+        this.listening = undefined;
+        setTimeout(() => this.appendedListeners.size > 0 && !this.closed && void this.startListening(), LISTEN_RETRY_MS).unref();
+      },
+    );
+    return this.listening;
+  }
+
+  private emitAppended(): void {
+    for (const listener of [...this.appendedListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        logLine('error', 'onAppended listener threw', { error });
+      }
+    }
+  }
+}

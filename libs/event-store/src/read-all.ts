@@ -1,0 +1,81 @@
+import { AssayError } from '@assay/contracts';
+import type { Sql } from '@assay/database';
+import { asSafeNumber, positionOf, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
+import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
+
+/**
+ * Reading the global log in an order that never skips an event.
+ *
+ * Positions come from a sequence, drawn at insert time, so they are not commit order: T1 draws
+ * 101, T2 draws 102 and commits first. A reader of "position > checkpoint" would pass 101 before
+ * T1 commits and never see it. Instead (as Emmett does):
+ *
+ * 1. Only rows whose transaction_id is below the horizon pg_snapshot_xmin(pg_current_snapshot())
+ *    are read. Every transaction still running has an id at or above it, so below it every
+ *    transaction has finished: those rows are all there is, and none will appear later.
+ * 2. They are read in (transaction_id, global_position) order, strictly after the checkpoint
+ *    pair. A transaction that commits later has an id at or above today's horizon, so above any
+ *    checkpoint taken today: its events sort after everything already read.
+ *
+ * Both halves matter. Filtering by the horizon but ordering by global_position still skips
+ * events: a small transaction id can own a large position and vice versa.
+ *
+ * Rolled-back transactions leave holes in global_position; nothing waits for them. The cost: one
+ * long-running writing transaction anywhere in the database holds the horizon back for every
+ * reader until it ends (idle_in_transaction_session_timeout is the backstop).
+ */
+export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
+  const { after, limit, types } = options;
+  if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
+  const filtered = types !== undefined;
+  if (filtered && types.length === 0) return { events: [], position: await tailPosition(sql, after) };
+
+  // One statement, one snapshot: the horizon and the rows below it are read together. The left
+  // join keeps the horizon row even when no event qualifies.
+  const rows = await sql.query<{ horizon: string } & Partial<StoredEventRow>>(
+    `with horizon as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+     select h.xmin::text as horizon, e.*
+       from horizon h
+       left join lateral (
+         select ${STORED_EVENT_COLUMNS}
+           from assay_events
+          where (transaction_id, global_position) > ($1::xid8, $2::bigint)
+            and transaction_id < h.xmin
+            ${filtered ? 'and type = any($4::text[])' : ''}
+          order by transaction_id, global_position
+          limit $3
+       ) e on true`,
+    filtered ? [after.transactionId, after.globalPosition, limit, types] : [after.transactionId, after.globalPosition, limit],
+  );
+  const events = rows.filter((row) => row.event_id != null).map((row) => toStoredEvent(row as StoredEventRow));
+  const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
+  if (!filtered || events.length === limit) return { events, position: last };
+
+  // A filtered reader that got less than a full page has seen every matching row below the
+  // horizon; move its position past the non-matching ones too, so it does not scan them again.
+  // The horizon is passed in, not recomputed: rows below it are final, rows above it unread.
+  return { events, position: await tailPosition(sql, last, rows[0].horizon) };
+}
+
+/** The last row below `horizon` (default: the current one), or `from` if that is further on. */
+async function tailPosition(sql: Sql, from: LogPosition, horizon?: string): Promise<LogPosition> {
+  const [row] = await sql.query<{ transaction_id: string; global_position: number }>(
+    `select transaction_id::text as transaction_id, global_position
+       from assay_events
+      where transaction_id < ${horizon === undefined ? 'pg_snapshot_xmin(pg_current_snapshot())' : '$1::xid8'}
+      order by transaction_id desc, global_position desc
+      limit 1`,
+    horizon === undefined ? [] : [horizon],
+  );
+  if (!row) return from;
+  const tail = { transactionId: row.transaction_id, globalPosition: asSafeNumber(row.global_position, 'global_position') };
+  return comparePositions(tail, from) > 0 ? tail : from;
+}
+
+/** Orders positions as the log does: by transaction id (64-bit, so as BigInt), then global position. */
+export function comparePositions(a: LogPosition, b: LogPosition): number {
+  const ta = BigInt(a.transactionId);
+  const tb = BigInt(b.transactionId);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.globalPosition - b.globalPosition;
+}
