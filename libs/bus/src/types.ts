@@ -42,6 +42,9 @@ export interface ConsumerOptions {
 
 export type BatchHandler = (batch: readonly Delivery[]) => Promise<void>;
 
+/** `topic` is the full topic the payload was broadcast on. */
+export type BroadcastHandler = (payload: unknown, topic: string) => void;
+
 export interface ConsumerHandle {
   /** Stops fetching, waits for in-flight batches to finish. */
   stop(): Promise<void>;
@@ -51,8 +54,16 @@ export interface EventBus {
   /** Resolves once the bus has durably accepted every event (JetStream PubAck). Duplicates by eventId are dropped. */
   publish(events: readonly StoredEvent[]): Promise<void>;
   consume(options: ConsumerOptions, handler: BatchHandler): Promise<ConsumerHandle>;
-  /** Fire-and-forget fan-out to every process (live status). Not durable: receivers re-read state. */
+  /**
+   * Fire-and-forget fan-out to every process (live status). Not durable: receivers re-read state.
+   * `topic` is dot-separated tokens without wildcards, e.g. 'run-updated.<runId>'. The payload must be
+   * JSON-serialisable; receivers get the JSON round trip (Dates arrive as ISO strings).
+   */
   broadcast(topic: string, payload: unknown): void;
-  onBroadcast(topic: string, handler: (payload: unknown) => void): () => void;
+  /**
+   * Receives broadcasts whose topic is `topic` or below it ('run-updated' receives
+   * 'run-updated.<runId>'); '*' matches one token, a trailing '>' one or more. Returns unsubscribe.
+   */
+  onBroadcast(topic: string, handler: BroadcastHandler): () => void;
   close(): Promise<void>;
 }
