@@ -1,0 +1,18 @@
+import type { EventBus } from '@assay/bus';
+import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
+import type { GatewayLogger } from './logger';
+
+/** What the gateway needs from the rest of the system. Same shape in service mode and in the embedded process. */
+export interface GatewayDeps {
+  readonly commands: RunCommandsApi;
+  readonly queries: RunQueriesApi;
+  /** Only `onBroadcast` is used: live run updates. */
+  readonly bus: Pick<EventBus, 'onBroadcast'>;
+  /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */
+  readonly readiness?: () => Promise<boolean>;
+  /** JSON-lines logger (pino-compatible). Default: pino on stdout, level from LOG_LEVEL (info). */
+  readonly logger?: GatewayLogger;
+}
+
+export const GATEWAY_DEPS = Symbol('GATEWAY_DEPS');
+export const GATEWAY_LOGGER = Symbol('GATEWAY_LOGGER');

@@ -1,0 +1,141 @@
+import { Inject } from '@nestjs/common';
+import { Args, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { AssayError, MAX_RECORDS_PER_CALL } from '@assay/contracts';
+import type {
+  CreateMetricInput,
+  MetricAggregateView,
+  MetricView,
+  Page,
+  ProjectView,
+  RecordInput,
+  RecordView,
+  RunView,
+} from '@assay/runs';
+import { GATEWAY_DEPS, type GatewayDeps } from './deps';
+import { RunUpdatesHub } from './run-updates';
+
+/** A Relay-style connection from a Page. */
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+}
+
+export function toConnection<T>(page: Page<T>): Connection<T> {
+  return {
+    edges: page.items.map(({ node, cursor }) => ({ cursor, node })),
+    pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
+  };
+}
+
+@Resolver()
+export class RootResolver {
+  constructor(
+    @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
+    @Inject(RunUpdatesHub) private readonly hub: RunUpdatesHub,
+  ) {}
+
+  @Query('project')
+  project(@Args('id') id: string): Promise<ProjectView | null> {
+    return this.deps.queries.getProject(id);
+  }
+
+  @Query('metric')
+  metric(@Args('id') id: string): Promise<MetricView | null> {
+    return this.deps.queries.getMetric(id);
+  }
+
+  @Query('run')
+  run(@Args('id') id: string): Promise<RunView | null> {
+    return this.deps.queries.getRun(id);
+  }
+
+  @Query('runs')
+  async runs(
+    @Args('projectId') projectId: string,
+    @Args('first') first?: number | null,
+    @Args('after') after?: string | null,
+  ): Promise<Connection<RunView>> {
+    return toConnection(await this.deps.queries.listRuns(projectId, { first, after }));
+  }
+
+  @Mutation('createProject')
+  createProject(@Args('input') input: { name: string }): Promise<ProjectView> {
+    return this.deps.commands.createProject({ name: input.name });
+  }
+
+  @Mutation('createMetric')
+  createMetric(@Args('input') input: CreateMetricInput): Promise<MetricView> {
+    return this.deps.commands.createMetric(input);
+  }
+
+  @Mutation('createRun')
+  createRun(@Args('input') input: { projectId: string; metricIds: string[]; notes?: string | null }): Promise<RunView> {
+    return this.deps.commands.createRun({ projectId: input.projectId, metricIds: input.metricIds, notes: input.notes });
+  }
+
+  @Mutation('addRecords')
+  addRecords(@Args('runId') runId: string, @Args('records') records: RecordInput[]): Promise<RecordView[]> {
+    if (records.length > MAX_RECORDS_PER_CALL) {
+      throw new AssayError(
+        'TOO_MANY_RECORDS',
+        `addRecords accepts at most ${MAX_RECORDS_PER_CALL} records per call and got ${records.length}: nothing was added. Send them in batches of ${MAX_RECORDS_PER_CALL} or fewer.`,
+        { max: MAX_RECORDS_PER_CALL, received: records.length },
+      );
+    }
+    return this.deps.commands.addRecords(runId, records);
+  }
+
+  @Mutation('updateRunNotes')
+  updateRunNotes(@Args('runId') runId: string, @Args('notes') notes: string): Promise<RunView> {
+    return this.deps.commands.updateRunNotes(runId, notes);
+  }
+
+  /**
+   * The current snapshot first, then live updates. The stream is registered before the snapshot
+   * is read, so an update that lands in between is not lost (and never overtaken by the older snapshot).
+   */
+  @Subscription('runUpdated', { resolve: (view: RunView) => view })
+  async runUpdated(@Args('runId') runId: string): Promise<AsyncIterableIterator<RunView>> {
+    const stream = this.hub.open(runId);
+    try {
+      const snapshot = await this.deps.queries.getRun(runId);
+      if (!snapshot) {
+        throw new AssayError('RUN_NOT_FOUND', `Run "${runId}" does not exist: check the run id (createRun returns it).`, { runId });
+      }
+      stream.offer(snapshot);
+      return stream;
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
+  }
+}
+
+@Resolver('Run')
+export class RunResolver {
+  constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
+
+  @ResolveField('updatedAt')
+  updatedAt(@Parent() run: RunView): Date {
+    return run.updatedAt ?? run.lastEventAt;
+  }
+
+  @ResolveField('project')
+  project(@Parent() run: RunView): Promise<ProjectView | null> {
+    return this.deps.queries.getProject(run.projectId);
+  }
+
+  @ResolveField('aggregates')
+  aggregates(@Parent() run: RunView): Promise<MetricAggregateView[]> {
+    return this.deps.queries.getAggregates(run.id);
+  }
+
+  @ResolveField('records')
+  async records(
+    @Parent() run: RunView,
+    @Args('first') first?: number | null,
+    @Args('after') after?: string | null,
+  ): Promise<Connection<RecordView>> {
+    return toConnection(await this.deps.queries.listRecords(run.id, { first, after }));
+  }
+}

@@ -1,0 +1,183 @@
+import type { EventBus } from '@assay/bus';
+import { RUN_UPDATED_TOPIC, type RunView } from '@assay/runs';
+import type { GatewayLogger } from './logger';
+
+/**
+ * Live run updates for WebSocket subscribers.
+ *
+ * One bus subscription per process (every gateway replica receives every broadcast) fans out to
+ * an in-memory set of subscribers per run id. Each subscriber holds at most one pending view: when
+ * several updates arrive while the client has not taken the previous one yet (slow socket), only
+ * the newest is kept. Views are ordered by their progress counters (streamVersion, numScores,
+ * numFailures), which only grow; a view is pushed only if none of them is lower than in the view
+ * last pushed (or pending) and at least one is higher, so a client never sees a run go backwards,
+ * whatever order broadcasts and the initial snapshot arrive in.
+ */
+
+/** Parses a broadcast payload (a RunView as JSON: a string or an already parsed object) into a RunView with Dates. */
+export function reviveRunView(payload: unknown): RunView | null {
+  let value: unknown = payload;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== 'string' || typeof v.streamVersion !== 'number') return null;
+  const createdAt = toDate(v.createdAt);
+  const lastEventAt = toDate(v.lastEventAt);
+  if (!createdAt || !lastEventAt) return null;
+  const updatedAt = toDate(v.updatedAt) ?? lastEventAt;
+  return { ...(v as unknown as RunView), createdAt, lastEventAt, updatedAt } as RunView;
+}
+
+function toDate(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+type Progress = Pick<RunView, 'streamVersion' | 'numScores' | 'numFailures'>;
+
+/** True when `next` is strictly ahead of `prev`: no counter lower, at least one higher. */
+export function isNewer(next: Progress, prev: Progress | null): boolean {
+  if (!prev) return true;
+  const counters = [
+    [next.streamVersion, prev.streamVersion],
+    [next.numScores, prev.numScores],
+    [next.numFailures, prev.numFailures],
+  ] as const;
+  return counters.every(([n, p]) => n >= p) && counters.some(([n, p]) => n > p);
+}
+
+/** One subscriber's view of the stream: an async iterator with a single coalescing slot. */
+export class RunUpdateStream implements AsyncIterableIterator<RunView> {
+  private pending: RunView | null = null;
+  /** The newest view pushed or pending: the bar every later view must clear. */
+  private newest: RunView | null = null;
+  private waiter: ((result: IteratorResult<RunView>) => void) | null = null;
+  private closed = false;
+
+  constructor(
+    readonly runId: string,
+    private readonly onClose: (stream: RunUpdateStream) => void,
+  ) {}
+
+  /** Offers a view; kept only if it is newer than everything this subscriber has seen. */
+  offer(view: RunView): void {
+    if (this.closed || !isNewer(view, this.newest)) return;
+    this.newest = view;
+    if (this.waiter) {
+      const resolve = this.waiter;
+      this.waiter = null;
+      resolve({ value: view, done: false });
+    } else {
+      this.pending = view; // replaces an older pending view: coalescing
+    }
+  }
+
+  next(): Promise<IteratorResult<RunView>> {
+    if (this.pending) {
+      const value = this.pending;
+      this.pending = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<RunView>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<RunView>> {
+    this.close();
+    return Promise.reject(error);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = null;
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.({ value: undefined, done: true });
+    this.onClose(this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+export class RunUpdatesHub {
+  private readonly subscribers = new Map<string, Set<RunUpdateStream>>();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly bus: Pick<EventBus, 'onBroadcast'>,
+    private readonly logger: GatewayLogger,
+  ) {}
+
+  /** Subscribes to the bus once for this process. */
+  start(): void {
+    if (this.unsubscribe) return;
+    this.unsubscribe = this.bus.onBroadcast(RUN_UPDATED_TOPIC, (payload) => this.dispatch(payload));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    for (const set of this.subscribers.values()) for (const stream of [...set]) stream.close();
+    this.subscribers.clear();
+  }
+
+  /** A new subscriber stream for the run; register before reading the snapshot so nothing falls in between. */
+  open(runId: string): RunUpdateStream {
+    const stream = new RunUpdateStream(runId, (s) => this.remove(s));
+    let set = this.subscribers.get(runId);
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(runId, set);
+    }
+    set.add(stream);
+    return stream;
+  }
+
+  /** Number of open subscriber streams (all runs). */
+  get size(): number {
+    let n = 0;
+    for (const set of this.subscribers.values()) n += set.size;
+    return n;
+  }
+
+  private remove(stream: RunUpdateStream): void {
+    const set = this.subscribers.get(stream.runId);
+    if (!set) return;
+    set.delete(stream);
+    if (set.size === 0) this.subscribers.delete(stream.runId);
+  }
+
+  private dispatch(payload: unknown): void {
+    try {
+      const view = reviveRunView(payload);
+      if (!view) {
+        this.logger.warn({ topic: RUN_UPDATED_TOPIC }, 'ignored a malformed run update broadcast');
+        return;
+      }
+      const set = this.subscribers.get(view.id);
+      if (!set) return;
+      for (const stream of set) stream.offer(view);
+    } catch (error) {
+      // A handler must never throw into the bus.
+      this.logger.error({ error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'run update dispatch failed');
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { GraphQLError, GraphQLScalarType, Kind, type ObjectValueNode, type ValueNode } from 'graphql';
+
+/**
+ * `JSON` accepts any JSON value. Values from variables arrive already parsed from the JSON request
+ * body, so they are JSON by construction; we still check them (the embedded process can execute
+ * operations without a JSON round trip). Inline literals are converted from the GraphQL AST:
+ * objects, lists, strings, numbers, booleans, null and variables are fine; enum literals and
+ * numbers JSON cannot represent (e.g. 1e400) are rejected with code INVALID_JSON.
+ * Strings are kept as strings: `"{\"a\":1}"` is the JSON string, not an object.
+ */
+export const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value: object, array, string, number, boolean or null.',
+  serialize: (value) => value,
+  parseValue: (value) => {
+    assertJsonValue(value, '$');
+    return value;
+  },
+  parseLiteral: (ast, variables) => literalToJson(ast, variables ?? undefined, '$'),
+});
+
+function invalidJson(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'INVALID_JSON' } });
+}
+
+function literalToJson(ast: ValueNode, variables: Record<string, unknown> | undefined, path: string): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+      return ast.value;
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT: {
+      const n = Number(ast.value);
+      if (!Number.isFinite(n)) throw invalidJson(`JSON value at ${path} is not a finite number: ${ast.value}.`);
+      return n;
+    }
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((v, i) => literalToJson(v, variables, `${path}[${i}]`));
+    case Kind.OBJECT:
+      return objectLiteral(ast, variables, path);
+    case Kind.VARIABLE: {
+      const value = variables?.[ast.name.value];
+      // An unset variable inside a literal behaves like an absent field.
+      if (value !== undefined) assertJsonValue(value, path);
+      return value;
+    }
+    case Kind.ENUM:
+      throw invalidJson(`JSON value at ${path} is the bare word ${ast.value}: quote it to pass a string ("${ast.value}").`);
+    default:
+      throw invalidJson(`JSON value at ${path} is not valid JSON.`);
+  }
+}
+
+function objectLiteral(ast: ObjectValueNode, variables: Record<string, unknown> | undefined, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const field of ast.fields) {
+    const value = literalToJson(field.value, variables, `${path}.${field.name.value}`);
+    if (value !== undefined) out[field.name.value] = value;
+  }
+  return { ...out };
+}
+
+/** Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip. Iterative: deep values cannot overflow the stack. */
+export function assertJsonValue(value: unknown, rootPath: string): void {
+  const stack: { value: unknown; path: string }[] = [{ value, path: rootPath }];
+  while (stack.length > 0) {
+    const { value: v, path } = stack.pop()!;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw invalidJson(`JSON value at ${path} is not a finite number.`);
+      continue;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], path: `${path}[${i}]` });
+      continue;
+    }
+    if (typeof v === 'object') {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) throw invalidJson(`JSON value at ${path} is not a plain object.`);
+      for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+        if (child !== undefined) stack.push({ value: child, path: `${path}.${key}` });
+      }
+      continue;
+    }
+    throw invalidJson(`JSON value at ${path} has type ${typeof v}, which JSON cannot represent.`);
+  }
+}
+
+/** `DateTime`: serialised as an ISO-8601 UTC string; accepts ISO-8601 strings as input. */
+export const DateTimeScalar = new GraphQLScalarType({
+  name: 'DateTime',
+  description: 'An instant, as an ISO-8601 string in UTC.',
+  serialize: (value) => {
+    const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : null;
+    if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date.');
+    return date.toISOString();
+  },
+  parseValue: (value) => parseDate(value),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO-8601 string.', { extensions: { code: 'BAD_USER_INPUT' } });
+    return parseDate(ast.value);
+  },
+});
+
+function parseDate(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : null;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new GraphQLError('DateTime must be an ISO-8601 string such as 2025-01-31T12:00:00Z.', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return date;
+}

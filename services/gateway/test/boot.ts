@@ -1,0 +1,35 @@
+import type { INestApplication } from '@nestjs/common';
+import { RUN_UPDATED_TOPIC, type RunQueriesApi } from '@assay/runs';
+import { createGatewayApp } from '../src';
+import { FakeBus, FakeRuns, MemoryLogger } from './fakes';
+
+export interface Booted {
+  app: INestApplication;
+  base: string;
+  runs: FakeRuns;
+  bus: FakeBus;
+  logger: MemoryLogger;
+  setReady(ready: boolean | Error): void;
+}
+
+/** The real gateway app on an ephemeral port, over in-memory fakes; run changes are broadcast like the projector does. */
+export async function boot(options: { queries?: (runs: FakeRuns) => RunQueriesApi } = {}): Promise<Booted> {
+  const runs = new FakeRuns();
+  const bus = new FakeBus();
+  const logger = new MemoryLogger();
+  runs.onRunChanged = (view) => bus.broadcast(`${RUN_UPDATED_TOPIC}.${view.id}`, view);
+  let ready: boolean | Error = true;
+  const app = await createGatewayApp({
+    commands: runs,
+    queries: options.queries ? options.queries(runs) : runs,
+    bus,
+    logger,
+    readiness: async () => {
+      if (ready instanceof Error) throw ready;
+      return ready;
+    },
+  });
+  await app.listen(0, '127.0.0.1');
+  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { app, base, runs, bus, logger, setReady: (r) => (ready = r) };
+}
