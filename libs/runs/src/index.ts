@@ -4,3 +4,5 @@ export * from './commands/record-outcomes';
 export * from './read-models/run-queries';
 export * from './read-models/run-projector';
 export * from './read-models/read-model-migrations';
+export * from './read-models/run-projections';
+export * from './runs-backend';

@@ -1,0 +1,3 @@
+export * from './service-env';
+export * from './shutdown';
+export * from './health-server';

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { JetStreamBus, startRelay } from '@assay/bus';
+import { connectRunsBackend } from '@assay/runs';
+import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
+import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
+import { RunsModule } from './runs.module';
+
+/** The runs service as its own process: projections and the relay to JetStream. */
+async function main(): Promise<void> {
+  const logger = pino({ name: 'runs', level: process.env.LOG_LEVEL ?? 'info' });
+  const env = serviceEnv('runs');
+  const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
+  const bus = await JetStreamBus.connect({ url: env.natsUrl, connectionName: 'assay-runs' });
+  const app = await NestFactory.createApplicationContext(
+    RunsModule.forRoot({
+      db: backend.db,
+      store: backend.store,
+      bus,
+      startRelay: () => startRelay({ store: backend.store, db: backend.db, bus }),
+    }),
+    { logger: false },
+  );
+  await app.init();
+  const healthPort = intEnv('HEALTH_PORT', 0);
+  const health = healthPort ? await startHealthServer(healthPort, () => backend.db.query('select 1').then(() => true)) : undefined;
+  logger.info({ healthPort: healthPort || undefined }, 'runs service started');
+  onShutdownSignal(async () => {
+    health?.close();
+    await app.close();
+    await bus.close();
+    await backend.close();
+  }, (msg, extra) => logger.info(extra ?? {}, msg));
+}
+
+main().catch((error) => {
+  console.error(JSON.stringify({ level: 'fatal', service: 'runs', msg: 'runs service failed to start', error: String(error?.stack ?? error) }));
+  process.exit(1);
+});
