@@ -1,0 +1,4 @@
+export { ScoringModule, ScoringWorker, SCORING_OPTIONS, bootstrapScoring, createScoringLogger, NestLoggerBridge } from './scoring.module';
+export type { ScoringModuleOptions } from './scoring.module';
+export { scoringConsumerOptions, SCORING_CONSUMER_NAME, SCORING_DEFAULTS } from './scoring-config';
+export type { ScoringConsumerOptions } from './scoring-config';

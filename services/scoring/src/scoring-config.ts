@@ -1,0 +1,65 @@
+import type { ConsumerOptions } from '@assay/bus';
+import { AssayError } from '@assay/contracts';
+
+/** The scoring consumer's durable name: every scoring process shares the work under it. */
+export const SCORING_CONSUMER_NAME = 'scoring';
+
+/** ConsumerOptions plus the JetStream-only cap across processes (ignored by the in-process bus). */
+export type ScoringConsumerOptions = ConsumerOptions & { readonly maxAckPending?: number };
+
+export const SCORING_DEFAULTS = {
+  maxInFlight: 256,
+  maxBatch: 200,
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  backoffMs: [1_000, 5_000, 15_000, 30_000],
+} as const;
+
+/**
+ * The consumer's options from the environment, each with a default:
+ * - SCORING_MAX_IN_FLIGHT (256): deliveries one process holds un-acked.
+ * - SCORING_MAX_BATCH (200): deliveries per handler call, so per `recordOutcomes` transaction.
+ * - SCORING_ACK_WAIT_MS (30000): redelivery when a batch neither settles nor reports progress.
+ * - SCORING_MAX_DELIVER (5): attempts before MAX_DELIVERIES_EXCEEDED is recorded.
+ * - SCORING_BACKOFF_MS ("1000,5000,15000,30000"): delay before each redelivery, the last repeating.
+ * - SCORING_MAX_ACK_PENDING (JetStream only; default: SCORING_MAX_IN_FLIGHT): the server's cap over
+ *   every process sharing the durable. With N scoring processes, set N × SCORING_MAX_IN_FLIGHT.
+ * A value that is not a positive whole number (a non-negative one for backoff) is refused at start.
+ */
+export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): ScoringConsumerOptions {
+  const maxInFlight = positiveInt(env, 'SCORING_MAX_IN_FLIGHT', SCORING_DEFAULTS.maxInFlight);
+  const maxBatch = positiveInt(env, 'SCORING_MAX_BATCH', SCORING_DEFAULTS.maxBatch);
+  if (maxBatch > maxInFlight) {
+    throw new AssayError('BAD_USER_INPUT', `SCORING_MAX_BATCH (${maxBatch}) exceeds SCORING_MAX_IN_FLIGHT (${maxInFlight}): a batch could never fill. Lower it or raise SCORING_MAX_IN_FLIGHT.`);
+  }
+  const maxAckPending = env.SCORING_MAX_ACK_PENDING ? positiveInt(env, 'SCORING_MAX_ACK_PENDING', maxInFlight) : undefined;
+  return {
+    name: SCORING_CONSUMER_NAME,
+    eventTypes: ['RecordAdded'],
+    maxInFlight,
+    maxBatch,
+    ackWaitMs: positiveInt(env, 'SCORING_ACK_WAIT_MS', SCORING_DEFAULTS.ackWaitMs),
+    maxDeliver: positiveInt(env, 'SCORING_MAX_DELIVER', SCORING_DEFAULTS.maxDeliver),
+    backoffMs: backoff(env, 'SCORING_BACKOFF_MS', SCORING_DEFAULTS.backoffMs),
+    ...(maxAckPending === undefined ? {} : { maxAckPending }),
+  };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} is not a positive whole number; unset it for the default ${fallback}.`);
+  }
+  return Number(raw);
+}
+
+function backoff(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const parts = raw.split(',').map((part) => part.trim());
+  if (parts.some((part) => !/^\d+$/.test(part))) {
+    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} must list delays in milliseconds, e.g. "1000,5000,15000,30000".`);
+  }
+  return parts.map(Number);
+}

@@ -1,0 +1,113 @@
+import type { ConsumerHandle, EventBus } from '@assay/bus';
+import { createScoringHandler, ScoringHandlerDeps, ScoringLogger } from '@assay/scoring';
+import {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  Inject,
+  Injectable,
+  INestApplicationContext,
+  LoggerService,
+  Module,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
+import { scoringConsumerOptions, ScoringConsumerOptions } from './scoring-config';
+
+/** What the scoring service needs from the rest of the system: the same in its own process and in the all-in-one one. */
+export interface ScoringModuleOptions {
+  /** JetStream in service mode, the in-process bus in the embedded process. Only `consume` is used. */
+  readonly bus: Pick<EventBus, 'consume'>;
+  /** The metrics a run pinned (runs' command side reads them from the run stream). */
+  readonly metricsOfRun: ScoringHandlerDeps['metricsOfRun'];
+  /** Stores one batch of outcomes in one transaction, idempotently (runs' command side). */
+  readonly recordOutcomes: ScoringHandlerDeps['recordOutcomes'];
+  /** JSON-lines logger (pino-compatible). Default: pino on stdout, level from ASSAY_LOG_LEVEL or LOG_LEVEL (info). */
+  readonly logger?: ScoringLogger;
+  /** Consumer options. Default: from the environment (see scoring-config.ts). */
+  readonly consumer?: ScoringConsumerOptions;
+}
+
+export const SCORING_OPTIONS = Symbol('SCORING_OPTIONS');
+
+export function createScoringLogger(): ScoringLogger {
+  return pino({ name: 'scoring', level: process.env.ASSAY_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info' });
+}
+
+/**
+ * Consumes RecordAdded (durable name "scoring") from application bootstrap until shutdown; the
+ * handler does the scoring. Stopping waits for the batches in flight, so a shutdown loses nothing
+ * (and an interrupted batch is redelivered anyway).
+ */
+@Injectable()
+export class ScoringWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer: ConsumerHandle | undefined;
+  readonly options: ScoringConsumerOptions;
+  private readonly logger: ScoringLogger;
+
+  constructor(@Inject(SCORING_OPTIONS) private readonly moduleOptions: ScoringModuleOptions) {
+    this.options = moduleOptions.consumer ?? scoringConsumerOptions();
+    this.logger = moduleOptions.logger ?? createScoringLogger();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { bus, metricsOfRun, recordOutcomes } = this.moduleOptions;
+    const handler = createScoringHandler({ metricsOfRun, recordOutcomes, maxDeliver: this.options.maxDeliver, logger: this.logger });
+    this.consumer = await bus.consume(this.options, handler);
+    const { name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs } = this.options;
+    this.logger.info({ consumer: name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs }, 'scoring worker consuming RecordAdded');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (!consumer) return;
+    await consumer.stop();
+    this.logger.info({ consumer: this.options.name }, 'scoring worker stopped');
+  }
+}
+
+@Module({})
+export class ScoringModule {
+  /** `ScoringModule.forRoot({ bus, metricsOfRun, recordOutcomes })`: imported by the scoring process and by the all-in-one process. */
+  static forRoot(options: ScoringModuleOptions): DynamicModule {
+    return {
+      module: ScoringModule,
+      providers: [{ provide: SCORING_OPTIONS, useValue: options }, ScoringWorker],
+      exports: [ScoringWorker],
+    };
+  }
+}
+
+/** Routes Nest's own logging into the JSON logger; its bootstrap chatter goes to debug. */
+export class NestLoggerBridge implements LoggerService {
+  constructor(private readonly logger: ScoringLogger) {}
+  log(message: unknown, context?: string): void {
+    this.logger.debug({ context }, String(message));
+  }
+  debug(message: unknown, context?: string): void {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string): void {
+    this.logger.debug({ context }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn({ context }, String(message));
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.logger.error({ context: rest.at(-1), err: message instanceof Error ? { message: message.message, stack: message.stack } : undefined }, message instanceof Error ? message.message : String(message));
+  }
+}
+
+/**
+ * Starts the scoring service as a Nest application context (no HTTP): it is consuming when this
+ * resolves. `app.close()` stops the consumer, waiting for the batches in flight; closing the bus
+ * and the database stays with the caller, who opened them.
+ */
+export async function bootstrapScoring(options: ScoringModuleOptions): Promise<INestApplicationContext> {
+  const logger = options.logger ?? createScoringLogger();
+  return NestFactory.createApplicationContext(ScoringModule.forRoot({ ...options, logger }), {
+    logger: new NestLoggerBridge(logger),
+    abortOnError: false,
+  });
+}
