@@ -1,54 +1,46 @@
 /**
- * The gateway as its own process: `PORT` (default 4000).
- *
- * TODO(lead): wire the real dependencies. @assay/runs does not export implementations of
- * RunCommandsApi / RunQueriesApi yet, nor @assay/bus a JetStream EventBus; once they do, build
- * them here (database pool, bus connection), pass a `readiness` check that pings both, and close
- * them after `app.close()`.
+ * The gateway as its own process (service mode): DATABASE_URL and NATS_URL must be set; PORT
+ * (default 4000) is where GraphQL (HTTP and WebSocket), the CSV export and the health endpoints
+ * listen. Stateless: run as many replicas as needed behind a load balancer (every replica
+ * receives every live-update broadcast). The all-in-one process imports GatewayModule instead.
  */
 import 'reflect-metadata';
-import type { EventBus } from '@assay/bus';
-import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
+import { JetStreamBus } from '@assay/bus';
+import { connectRunsBackend } from '@assay/runs';
+import { intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
 import { createGatewayApp } from './create-gateway-app';
 import { createDefaultLogger } from './logger';
 
 async function main(): Promise<void> {
   const logger = createDefaultLogger();
-  const { commands, queries, bus, readiness, close } = await createDependencies();
-  const app = await createGatewayApp({ commands, queries, bus, readiness, logger });
-  app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 4000);
+  const env = serviceEnv('gateway');
+  const port = intEnv('PORT', 4000);
+  const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
+  const bus = await JetStreamBus.connect({ url: env.natsUrl, connectionName: 'assay-gateway' });
+  const app = await createGatewayApp({
+    commands: backend.commands,
+    queries: backend.queries,
+    bus,
+    logger,
+    // Ready when PostgreSQL answers a query and NATS a round trip.
+    readiness: async () => {
+      await Promise.all([backend.db.query('select 1'), bus.flush()]);
+      return true;
+    },
+  });
   await app.listen(port);
   logger.info({ port }, 'gateway listening');
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'gateway stopping');
-    await app.close();
-    await close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-interface Dependencies {
-  commands: RunCommandsApi;
-  queries: RunQueriesApi;
-  bus: EventBus;
-  readiness: () => Promise<boolean>;
-  close: () => Promise<void>;
-}
-
-async function createDependencies(): Promise<Dependencies> {
-  // TODO(lead): replace with the real RunCommands / RunQueries (libs/runs) and the JetStream bus (libs/bus).
-  throw new Error('gateway main: real dependencies are not wired yet (see TODO in services/gateway/src/main.ts)');
+  onShutdownSignal(
+    async () => {
+      await app.close(); // completes subscriptions, stops accepting requests
+      await bus.close();
+      await backend.close();
+    },
+    (msg, extra) => logger.info(extra ?? {}, msg),
+  );
 }
 
 main().catch((error) => {
-  // eslint-disable-next-line no-console
-  console.error(JSON.stringify({ level: 'fatal', msg: 'gateway failed to start', error: error instanceof Error ? error.stack : String(error) }));
+  console.error(JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'gateway failed to start', error: String(error?.stack ?? error) }));
   process.exit(1);
 });

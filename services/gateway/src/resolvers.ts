@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Catch, Inject, UseFilters, type ExceptionFilter } from '@nestjs/common';
 import { Args, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { AssayError, MAX_RECORDS_PER_CALL } from '@assay/contracts';
 import type {
@@ -27,7 +27,20 @@ export function toConnection<T>(page: Page<T>): Connection<T> {
   };
 }
 
+/**
+ * Hands resolver errors straight back to GraphQL. Without it Nest's default handler logs every
+ * thrown error at error level, user errors included; the gateway logs operations itself (one line
+ * per failed operation, at error level only for internal errors: see errors.ts).
+ */
+@Catch()
+export class PassErrorsToGraphQL implements ExceptionFilter {
+  catch(exception: unknown): never {
+    throw exception;
+  }
+}
+
 @Resolver()
+@UseFilters(PassErrorsToGraphQL)
 export class RootResolver {
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
@@ -112,6 +125,7 @@ export class RootResolver {
 }
 
 @Resolver('Run')
+@UseFilters(PassErrorsToGraphQL)
 export class RunResolver {
   constructor(@Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps) {}
 

@@ -150,12 +150,19 @@ describe('gateway GraphQL over HTTP', () => {
   });
 
   it('reports RUN_NOT_FOUND for mutations on an unknown run', async () => {
+    const errorLines = () => g.logger.lines.filter((l) => l.level === 'error').length;
+    const errorsBefore = errorLines();
     const res = await gql(g.base, `mutation { addRecords(runId: "run_missing", records: [{inputs: {a: 1}}]) { id } }`);
     expect(res.status).toBe(200);
     expect(res.body.errors?.[0]).toMatchObject({ extensions: { code: 'RUN_NOT_FOUND' }, path: ['addRecords'] });
     expect(res.body.errors?.[0].message).toContain('run_missing');
     const notes = await gql(g.base, `mutation { updateRunNotes(runId: "run_missing", notes: "x") { id } }`);
     expect(notes.body.errors?.[0].extensions?.code).toBe('RUN_NOT_FOUND');
+    // User errors are logged once, at info, by the gateway (not at error level by Nest).
+    expect(errorLines()).toBe(errorsBefore);
+    const line = [...g.logger.lines].reverse().find((l) => l.msg === 'graphql operation rejected');
+    expect(line?.level).toBe('info');
+    expect((line?.obj as any).errors).toEqual([{ code: 'RUN_NOT_FOUND', message: expect.any(String), path: 'updateRunNotes' }]);
   });
 
   it('answers an over-large body with 413 PAYLOAD_TOO_LARGE in GraphQL shape', async () => {

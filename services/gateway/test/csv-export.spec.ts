@@ -1,0 +1,161 @@
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { parse } from 'csv-parse/sync';
+import type { RecordView, RunQueriesApi } from '@assay/runs';
+import { boot, type Booted } from './boot';
+import type { FakeRuns } from './fakes';
+import { sleep, waitFor } from './helpers';
+
+describe('GET /runs/:id/export.csv', () => {
+  let g: Booted;
+
+  beforeAll(async () => {
+    g = await boot();
+  });
+  afterAll(async () => {
+    await g.app.close();
+  });
+
+  it('streams every record with its scores as RFC 4180 CSV that parses back to the data', async () => {
+    const project = await g.runs.createProject({ name: 'csv' });
+    const accuracy = await g.runs.createMetric({ projectId: project.id, name: 'accuracy, strict', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } });
+    const closeness = await g.runs.createMetric({ projectId: project.id, name: 'closeness "Δ"', evalType: 'HEURISTIC', outputType: 'FLOAT', heuristic: { kind: 'LEVENSHTEIN' } });
+    const run = await g.runs.createRun({ projectId: project.id, metricIds: [accuracy.id, closeness.id] });
+    const records = await g.runs.addRecords(run.id, [
+      {
+        testcaseId: 'tc-1',
+        inputs: { question: 'He said "hi", then left\nnew line\r\nand CRLF' },
+        outputs: { answer: 'café ☕ 日本語 🎉' },
+        expected: { answer: 'x,y' },
+      },
+      { testcaseId: '=HYPERLINK("http://evil.example","click")', inputs: 'plain string', outputs: -3, expected: null },
+      { testcaseId: null, inputs: [1, 2, 3], outputs: { a: '\t' }, expected: true },
+      { testcaseId: '+1', inputs: '=1+1', outputs: '@SUM(A1)', expected: -0.25 },
+    ]);
+    const [r1, r2, r3, r4] = records;
+    g.runs.score(run.id, r1.id, { metricId: accuracy.id, value: 1, passed: true, reasoning: 'Matched "exactly", well\nmostly', error: null });
+    g.runs.score(run.id, r1.id, { metricId: closeness.id, value: -0.5, passed: false, reasoning: '-0.5 is below the threshold', error: null });
+    g.runs.score(run.id, r2.id, { metricId: accuracy.id, value: null, passed: null, reasoning: null, error: { code: 'HEURISTIC_FAILED', reason: 'regex, invalid' } });
+    g.runs.score(run.id, r4.id, { metricId: accuracy.id, value: 0, passed: false, reasoning: '\tleading tab', error: null });
+
+    const res = await fetch(`${g.base}/runs/${run.id}/export.csv`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="run-${run.id}.csv"`);
+    const text = await res.text();
+    expect(text.startsWith('record_id,')).toBe(true); // no BOM unless asked
+    expect(text.split('\r\n')[0]).toBe(
+      'record_id,testcase_id,inputs,outputs,expected,' +
+        '"accuracy, strict.value","accuracy, strict.passed","accuracy, strict.reasoning",' +
+        '"closeness ""Δ"".value","closeness ""Δ"".passed","closeness ""Δ"".reasoning"',
+    );
+    expect(text.endsWith('\r\n')).toBe(true);
+
+    const rows: string[][] = parse(text, { relax_column_count: false });
+    expect(rows).toEqual([
+      [
+        'record_id', 'testcase_id', 'inputs', 'outputs', 'expected',
+        'accuracy, strict.value', 'accuracy, strict.passed', 'accuracy, strict.reasoning',
+        'closeness "Δ".value', 'closeness "Δ".passed', 'closeness "Δ".reasoning',
+      ],
+      [
+        r1.id, 'tc-1',
+        JSON.stringify({ question: 'He said "hi", then left\nnew line\r\nand CRLF' }),
+        JSON.stringify({ answer: 'café ☕ 日本語 🎉' }),
+        JSON.stringify({ answer: 'x,y' }),
+        '1', 'true', 'Matched "exactly", well\nmostly',
+        '-0.5', 'false', "'-0.5 is below the threshold", // number cell kept; text cell neutralised
+      ],
+      [
+        r2.id, `'=HYPERLINK("http://evil.example","click")`,
+        '"plain string"', '-3', '',
+        '', '', 'error HEURISTIC_FAILED: regex, invalid',
+        '', '', '',
+      ],
+      [r3.id, '', '[1,2,3]', JSON.stringify({ a: '\t' }), 'true', '', '', '', '', '', ''],
+      [
+        r4.id, "'+1",
+        '"=1+1"', '"@SUM(A1)"', '-0.25', // JSON text of a string starts with a quote: already inert
+        '0', 'false', "'\tleading tab",
+        '', '', '',
+      ],
+    ]);
+  });
+
+  it('adds a UTF-8 BOM on request', async () => {
+    const project = await g.runs.createProject({ name: 'bom' });
+    const run = await g.runs.createRun({ projectId: project.id, metricIds: [] });
+    const res = await fetch(`${g.base}/runs/${run.id}/export.csv?bom=1`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(bytes.subarray(3).toString('utf8')).toBe('record_id,testcase_id,inputs,outputs,expected\r\n');
+  });
+
+  it('answers 404 with code RUN_NOT_FOUND for an unknown run', async () => {
+    const res = await fetch(`${g.base}/runs/run_missing/export.csv`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toEqual({ errors: [{ message: expect.stringContaining('run_missing'), extensions: { code: 'RUN_NOT_FOUND' } }] });
+  });
+});
+
+describe('CSV export streaming', () => {
+  const TOTAL = 1_000_000;
+  let g: Booted;
+  let pulled = 0;
+  let finished = false;
+
+  /** Queries whose streamRecords makes a million records on demand, counting how many were taken. */
+  function lazyQueries(runs: FakeRuns): RunQueriesApi {
+    return {
+      getProject: (id) => runs.getProject(id),
+      getMetric: (id) => runs.getMetric(id),
+      getRun: (id) => runs.getRun(id),
+      listRuns: (p, page) => runs.listRuns(p, page),
+      getAggregates: (id) => runs.getAggregates(id),
+      listRecords: (id, page) => runs.listRecords(id, page),
+      async *streamRecords(runId: string): AsyncIterable<RecordView> {
+        try {
+          for (let i = 0; i < TOTAL; i++) {
+            pulled++;
+            if (i % 500 === 0) await Promise.resolve(); // page boundary
+            yield { id: `rec_${i}`, runId, testcaseId: `tc-${i}`, inputs: { i, text: 'lorem ipsum dolor sit amet '.repeat(4) }, outputs: null, expected: null, scores: [], createdAt: new Date(0) };
+          }
+        } finally {
+          finished = true;
+        }
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    g = await boot({ queries: lazyQueries });
+  });
+  afterAll(async () => {
+    await g.app.close();
+  });
+
+  it('pulls records only as fast as the client reads, and releases the source when the client leaves', async () => {
+    const project = await g.runs.createProject({ name: 'big' });
+    const run = await g.runs.createRun({ projectId: project.id, metricIds: [] });
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpGet(`${g.base}/runs/${run.id}/export.csv`, resolve);
+      req.on('error', reject);
+    });
+    expect(response.statusCode).toBe(200);
+    // Do not read: the server must stop pulling once socket and stream buffers are full.
+    await sleep(300);
+    const stalledAt = pulled;
+    await sleep(300);
+    expect(pulled).toBe(stalledAt);
+    expect(pulled).toBeLessThan(TOTAL / 10);
+
+    // Read a little, then hang up.
+    let bytes = 0;
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > 1_000_000) response.destroy();
+    });
+    await waitFor(() => finished, 5_000, 'the record source to be released');
+    expect(pulled).toBeLessThan(TOTAL);
+  });
+});
