@@ -63,29 +63,40 @@ function objectLiteral(ast: ObjectValueNode, variables: Record<string, unknown> 
   return { ...out };
 }
 
-/** Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip. Iterative: deep values cannot overflow the stack. */
+/** Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip. Iterative, and paths are built only on error: deep values cost O(size). */
 export function assertJsonValue(value: unknown, rootPath: string): void {
-  const stack: { value: unknown; path: string }[] = [{ value, path: rootPath }];
+  interface Entry {
+    readonly value: unknown;
+    readonly parent: Entry | null;
+    readonly key: string | number | null;
+  }
+  const pathOf = (entry: Entry): string => {
+    const keys: (string | number)[] = [];
+    for (let e: Entry | null = entry; e && e.key !== null; e = e.parent) keys.push(e.key);
+    return rootPath + keys.reverse().map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+  };
+  const stack: Entry[] = [{ value, parent: null, key: null }];
   while (stack.length > 0) {
-    const { value: v, path } = stack.pop()!;
+    const entry = stack.pop()!;
+    const v = entry.value;
     if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw invalidJson(`JSON value at ${path} is not a finite number.`);
+      if (!Number.isFinite(v)) throw invalidJson(`JSON value at ${pathOf(entry)} is not a finite number.`);
       continue;
     }
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], path: `${path}[${i}]` });
+      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], parent: entry, key: i });
       continue;
     }
     if (typeof v === 'object') {
       const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) throw invalidJson(`JSON value at ${path} is not a plain object.`);
+      if (proto !== Object.prototype && proto !== null) throw invalidJson(`JSON value at ${pathOf(entry)} is not a plain object.`);
       for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
-        if (child !== undefined) stack.push({ value: child, path: `${path}.${key}` });
+        if (child !== undefined) stack.push({ value: child, parent: entry, key });
       }
       continue;
     }
-    throw invalidJson(`JSON value at ${path} has type ${typeof v}, which JSON cannot represent.`);
+    throw invalidJson(`JSON value at ${pathOf(entry)} has type ${typeof v}, which JSON cannot represent.`);
   }
 }
 

@@ -1,0 +1,107 @@
+import { AssayError } from '@assay/contracts';
+import type { RunView } from '@assay/runs';
+import { GraphQLError, parseValue } from 'graphql';
+import { classifyError, formatClientError } from '../src/errors';
+import { isNewer, reviveRunView, RunUpdateStream } from '../src/run-updates';
+import { DateTimeScalar, JSONScalar } from '../src/scalars';
+import { MemoryLogger } from './fakes';
+
+describe('JSON scalar', () => {
+  it('accepts any JSON value from variables and rejects what JSON cannot represent', () => {
+    for (const v of [null, 'text', '{"not":"parsed"}', 0, -1.5, true, [], [1, [2, { a: null }]], { a: { b: ['c'] } }]) {
+      expect(JSONScalar.parseValue(v)).toEqual(v);
+    }
+    for (const v of [NaN, Infinity, new Date(), () => 1, { a: 1n }, { nested: [undefined, Symbol('x')] }]) {
+      expect(() => JSONScalar.parseValue(v)).toThrow(expect.objectContaining({ extensions: { code: 'INVALID_JSON' } }));
+    }
+  });
+
+  it('converts inline literals, including variables inside them', () => {
+    const ast = parseValue('{a: [1, 2.5, "s", false, null, {b: $v}], c: $missing}');
+    expect(JSONScalar.parseLiteral(ast, { v: { deep: true } })).toEqual({ a: [1, 2.5, 's', false, null, { b: { deep: true } }] });
+    expect(() => JSONScalar.parseLiteral(parseValue('{a: ENUM_WORD}'), {})).toThrow(/quote it/);
+  });
+
+  it('does not choke on deep values', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => JSONScalar.parseValue(deep)).not.toThrow();
+  });
+});
+
+describe('DateTime scalar', () => {
+  it('serialises Dates and ISO strings as UTC ISO strings and rejects garbage', () => {
+    expect(DateTimeScalar.serialize(new Date(Date.UTC(2025, 0, 2, 3, 4, 5)))).toBe('2025-01-02T03:04:05.000Z');
+    expect(DateTimeScalar.serialize('2025-01-02T04:04:05+01:00')).toBe('2025-01-02T03:04:05.000Z');
+    expect(() => DateTimeScalar.serialize(new Date('nope'))).toThrow();
+    expect(() => DateTimeScalar.parseValue('yesterday')).toThrow(/ISO-8601/);
+  });
+});
+
+describe('run update ordering', () => {
+  const view = (streamVersion: number, numScores = 0, numFailures = 0) =>
+    ({ id: 'r', streamVersion, numScores, numFailures, createdAt: new Date(0), lastEventAt: new Date(0) }) as unknown as RunView;
+
+  it('isNewer: no counter lower, one higher', () => {
+    expect(isNewer(view(1), null)).toBe(true);
+    expect(isNewer(view(2), view(1))).toBe(true);
+    expect(isNewer(view(1, 5), view(1, 4))).toBe(true);
+    expect(isNewer(view(1, 4, 1), view(1, 4, 0))).toBe(true);
+    expect(isNewer(view(1), view(1))).toBe(false);
+    expect(isNewer(view(3, 0), view(2, 1))).toBe(false);
+    expect(isNewer(view(1, 9), view(2, 0))).toBe(false);
+  });
+
+  it('a stream keeps only the newest pending view', async () => {
+    const stream = new RunUpdateStream('r', () => undefined);
+    stream.offer(view(1));
+    stream.offer(view(3));
+    stream.offer(view(2));
+    expect((await stream.next()).value.streamVersion).toBe(3);
+    const waiting = stream.next();
+    stream.offer(view(2)); // older than what was sent
+    stream.offer(view(4));
+    expect((await waiting).value.streamVersion).toBe(4);
+    const ended = stream.next();
+    await stream.return();
+    expect(await ended).toEqual({ value: undefined, done: true });
+  });
+
+  it('revives broadcast payloads (objects or JSON text) and refuses malformed ones', () => {
+    const json = JSON.stringify({ id: 'r', streamVersion: 2, createdAt: '2025-01-01T00:00:00.000Z', lastEventAt: '2025-01-01T00:00:01.000Z' });
+    const revived = reviveRunView(json)!;
+    expect(revived.createdAt).toEqual(new Date('2025-01-01T00:00:00.000Z'));
+    expect(revived.updatedAt).toEqual(revived.lastEventAt);
+    expect(reviveRunView(JSON.parse(json))!.lastEventAt).toBeInstanceOf(Date);
+    expect(reviveRunView('{oops')).toBeNull();
+    expect(reviveRunView({ id: 'r' })).toBeNull();
+    expect(reviveRunView({ id: 'r', streamVersion: 1, createdAt: 'garbage', lastEventAt: 'x' })).toBeNull();
+  });
+});
+
+describe('error policy', () => {
+  const logger = new MemoryLogger();
+  const located = (original: Error) => new GraphQLError(original.message, { path: ['field'], originalError: original });
+
+  it('classifies errors', () => {
+    expect(classifyError(located(new AssayError('RUN_NOT_FOUND', 'x'))).kind).toBe('assay');
+    expect(classifyError(located(new Error('db down'))).kind).toBe('internal');
+    expect(classifyError(new GraphQLError('Cannot query field "x"', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })).kind).toBe('graphql');
+    expect(classifyError(new GraphQLError('Cannot return null for non-nullable field Run.id.', { path: ['run', 'id'] })).kind).toBe('internal');
+    const coercion = new GraphQLError('Variable "$v" got invalid value', { originalError: new GraphQLError('bad', { extensions: { code: 'INVALID_JSON' } }) });
+    expect(classifyError(coercion).kind).toBe('invalid-json');
+  });
+
+  it('never sends internal details', () => {
+    const error = located(new Error('password=hunter2'));
+    const out = formatClientError({ message: error.message, path: ['field'], extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['x'] } }, error, logger);
+    expect(out).toEqual({ message: expect.stringContaining('errorId'), path: ['field'], locations: undefined, extensions: { code: 'INTERNAL', errorId: expect.any(String) } });
+    expect(JSON.stringify(logger.lines)).toContain('hunter2');
+  });
+});
+
+describe('JSON scalar error paths', () => {
+  it('names where the bad value is', () => {
+    expect(() => JSONScalar.parseValue({ a: [1, { b: NaN }] })).toThrow('JSON value at $.a[1].b is not a finite number.');
+  });
+});
