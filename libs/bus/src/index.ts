@@ -7,3 +7,6 @@ export { JetStreamBus, type JetStreamBusOptions } from './jetstream/jetstream-bu
 export type { JetStreamConsumerOptions } from './jetstream/consumer-setup';
 export type { PublishResult } from './jetstream/publisher';
 export type { StreamSettings } from './jetstream/stream-setup';
+export { InProcessBus, type InProcessBusOptions } from './in-process/in-process-bus';
+export { checkpointName as inProcessCheckpointName } from './in-process/log-consumer';
+export { startRelay, type Relay, type RelayOptions } from './relay/relay';

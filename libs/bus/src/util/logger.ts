@@ -1,8 +1,7 @@
-import pino from 'pino';
-
 /**
- * What the bus logs through: structured JSON lines. A pino logger satisfies it, so a service can pass
- * its own (with its bindings); by default the bus writes JSON lines to stderr.
+ * What the bus logs through: structured lines. A pino logger satisfies it, so a service can pass its
+ * own (with its bindings); by default the bus writes one JSON line per entry to stderr, in the same
+ * shape as the other Assay libraries ({ level, time, lib, msg, ...fields }).
  */
 export interface BusLogger {
   debug(fields: object, message: string): void;
@@ -11,12 +10,18 @@ export interface BusLogger {
   error(fields: object, message: string): void;
 }
 
-/** JSON lines on stderr, level from ASSAY_LOG_LEVEL (default info). Synchronous so a crash loses no line. */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** JSON lines on stderr at or above ASSAY_LOG_LEVEL (default info). Written synchronously: a crash loses no line. */
 export function defaultBusLogger(): BusLogger {
-  return pino(
-    { name: 'assay-bus', level: process.env.ASSAY_LOG_LEVEL ?? 'info' },
-    pino.destination({ dest: 2, sync: true }),
-  );
+  const configured = (process.env.ASSAY_LOG_LEVEL ?? 'info') as Level;
+  const threshold = RANK[configured] ?? RANK.info;
+  const write = (level: Level) => (fields: object, msg: string) => {
+    if (RANK[level] < threshold) return;
+    process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), lib: '@assay/bus', msg, ...fields })}\n`);
+  };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
 /** The error as loggable fields: message, name and, if there is one, a code. */

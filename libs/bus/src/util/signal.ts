@@ -1,11 +1,17 @@
 /**
- * A level-free wake-up: `wait()` resolves at the next `notify()`. Loops re-check their condition after
- * each wake-up, so a notify with nobody waiting is simply dropped.
+ * A wake-up for loops: `wait()` resolves at the next `notify()`, or at once if a notify came while
+ * nobody was waiting (so a change during the loop's own awaits is never slept through). Loops
+ * re-check their state after every wake-up; spurious ones are harmless.
  */
 export class Signal {
   private waiters: Array<() => void> = [];
+  private pending = false;
 
   wait(timeoutMs?: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const wake = () => {
@@ -18,16 +24,17 @@ export class Signal {
           this.waiters = this.waiters.filter((w) => w !== wake);
           resolve();
         }, timeoutMs);
-        timer.unref?.();
       }
     });
   }
 
   notify(): void {
+    if (this.waiters.length === 0) {
+      this.pending = true;
+      return;
+    }
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
