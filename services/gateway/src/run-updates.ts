@@ -132,11 +132,14 @@ export class RunUpdatesHub {
     this.unsubscribe = this.bus.onBroadcast(RUN_UPDATED_TOPIC, (payload) => this.dispatch(payload));
   }
 
+  /**
+   * Drops the bus subscription. Open streams are left alone on purpose: completing them would tell
+   * clients the subscription ended normally, whereas a replica going away should make them
+   * reconnect (to another replica). Closing the WebSocket server ends them as an error.
+   */
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    for (const set of this.subscribers.values()) for (const stream of [...set]) stream.close();
-    this.subscribers.clear();
   }
 
   /** A new subscriber stream for the run; register before reading the snapshot so nothing falls in between. */

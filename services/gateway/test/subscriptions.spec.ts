@@ -166,6 +166,19 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
     expect((invalid.errors[0] as any)[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
+  it('on shutdown, ends open subscriptions as errors (so clients resubscribe elsewhere), not as completed', async () => {
+    const { runId } = await newRun();
+    const sub = collect(client(), SUBSCRIPTION, { runId });
+    await waitFor(() => sub.messages.length === 1, 5_000, 'snapshot');
+    const started = Date.now();
+    await g.app.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await waitFor(() => sub.errors.length === 1, 5_000, 'the socket to close');
+    expect(sub.completed).toBe(false);
+    expect(g.bus.handlerCount()).toBe(0);
+    g = await boot(); // afterEach closes it
+  });
+
   it('still serves HTTP queries on the same path', async () => {
     const res = await gql(g.base, '{ __typename }');
     expect(res.body).toEqual({ data: { __typename: 'Query' } });
