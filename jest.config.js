@@ -3,7 +3,9 @@
 const { compilerOptions } = require('./tsconfig.base.json');
 
 const moduleNameMapper = Object.fromEntries(
-  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
+  Object.entries(compilerOptions.paths)
+    .filter(([alias]) => alias.startsWith('@assay/'))
+    .map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
 );
 
 module.exports = {

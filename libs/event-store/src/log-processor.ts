@@ -4,7 +4,7 @@ import type { PostgresEventStore } from './postgres-event-store';
 import { samePosition } from './stored-event-row';
 import type { StoredEvent } from './types';
 
-export interface LogProcessorOptions {
+export interface LogProcessorOptions<R = void> {
   /** Checkpoint name and lock name: replicas with the same name share one position. */
   readonly name: string;
   /** Only these event types reach `handle` (the checkpoint still moves past the others). */
@@ -17,7 +17,12 @@ export interface LogProcessorOptions {
    * Called with each batch inside the processor's transaction. Write through `tx` and the writes
    * commit together with the checkpoint. Throwing rolls both back; the batch is retried.
    */
-  handle(events: StoredEvent[], tx: Sql): Promise<void>;
+  handle(events: StoredEvent[], tx: Sql): Promise<R>;
+  /**
+   * Called with what `handle` returned once its transaction has committed: the place for effects
+   * that must not run for a batch that could still roll back (e.g. broadcasting the new state).
+   */
+  afterCommit?(result: R): void;
   /** Told about every failed round (also logged); the processor keeps retrying regardless. */
   onError?(error: unknown): void;
 }
@@ -35,8 +40,8 @@ export interface LogProcessor {
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
-type RoundOutcome =
-  | { kind: 'handled'; full: boolean } // this replica held the lock and read a batch
+type RoundOutcome<R> =
+  | { kind: 'handled'; full: boolean; result?: { value: R } } // this replica held the lock and read a batch
   | { kind: 'locked'; caughtUp: boolean }; // another replica holds it
 
 /**
@@ -57,8 +62,8 @@ type RoundOutcome =
  * A failed round is logged, reported to onError, and retried after a growing backoff: the
  * processor never stops on its own.
  */
-export function startLogProcessor(store: PostgresEventStore, db: Database, options: LogProcessorOptions): LogProcessor {
-  const { name, types, batchSize, pollIntervalMs, handle, onError } = options;
+export function startLogProcessor<R = void>(store: PostgresEventStore, db: Database, options: LogProcessorOptions<R>): LogProcessor {
+  const { name, types, batchSize, pollIntervalMs, handle, afterCommit, onError } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
   const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, name);
 
@@ -90,7 +95,7 @@ export function startLogProcessor(store: PostgresEventStore, db: Database, optio
       }
     });
 
-  const round = (): Promise<RoundOutcome> =>
+  const round = (): Promise<RoundOutcome<R>> =>
     db.transaction(async (tx) => {
       const [{ locked }] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [lock.namespace, lock.id]);
       const from = await store.loadCheckpoint(name, tx);
@@ -100,9 +105,9 @@ export function startLogProcessor(store: PostgresEventStore, db: Database, optio
         return { kind: 'locked', caughtUp: ahead.events.length === 0 };
       }
       const { events, position } = await store.readAll({ after: from, limit: batchSize, types }, tx);
-      if (events.length > 0) await handle([...events], tx);
+      const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
       if (!samePosition(from, position)) await store.saveCheckpoint(name, position, tx);
-      return { kind: 'handled', full: events.length === batchSize };
+      return { kind: 'handled', full: events.length === batchSize, result };
     });
 
   const settleWaiters = (roundNumber: number) => {
@@ -121,6 +126,13 @@ export function startLogProcessor(store: PostgresEventStore, db: Database, optio
       try {
         const outcome = await round();
         failures = 0;
+        if (outcome.kind === 'handled' && outcome.result && afterCommit) {
+          try {
+            afterCommit(outcome.result.value);
+          } catch (hookError) {
+            logLine('error', 'log processor afterCommit threw', { processor: name, error: hookError });
+          }
+        }
         const caughtUp = outcome.kind === 'handled' ? !outcome.full : outcome.caughtUp;
         if (caughtUp) settleWaiters(roundNumber);
         if (outcome.kind === 'handled' && outcome.full) continue;

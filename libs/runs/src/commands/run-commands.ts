@@ -18,6 +18,7 @@ import type { CreateMetricInput, MetricView, ProjectView, RecordInput, RecordVie
 import type { RunQueries } from '../read-models/run-queries';
 import { foldStream, toNewEvents } from './decide-and-append';
 import { recordOutcomes, ScoringOutcome } from './record-outcomes';
+import { KeyedMutex } from './keyed-mutex';
 import { StreamStateCache } from './stream-state-cache';
 
 export interface RunCommandsOptions {
@@ -25,7 +26,7 @@ export interface RunCommandsOptions {
   readonly projectionTimeoutMs?: number;
 }
 
-const CONFLICT_RETRIES = 5;
+const CONFLICT_RETRIES = 10;
 
 /**
  * The command side of runs: load a stream, decide, append with the version read. Conflicts (a
@@ -33,6 +34,7 @@ const CONFLICT_RETRIES = 5;
  */
 export class RunCommands implements RunCommandsApi {
   private readonly runs = new StreamStateCache<RunState>();
+  private readonly runLocks = new KeyedMutex();
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -115,7 +117,11 @@ export class RunCommands implements RunCommandsApi {
   }
 
   /** Decides and appends on the run stream; returns the stream version after the append. */
-  private async handleRun(runId: string, command: RunCommand): Promise<number> {
+  private handleRun(runId: string, command: RunCommand): Promise<number> {
+    return this.runLocks.run(runId, () => this.decideAndAppendRun(runId, command));
+  }
+
+  private async decideAndAppendRun(runId: string, command: RunCommand): Promise<number> {
     const streamId = runStreamId(runId);
     for (let attempt = 1; ; attempt++) {
       const current = await this.loadRun(runId);
@@ -129,6 +135,8 @@ export class RunCommands implements RunCommandsApi {
       } catch (error) {
         this.runs.delete(streamId);
         if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
+        // Another process wrote to this run: back off a little, with jitter, so writers interleave.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
   }

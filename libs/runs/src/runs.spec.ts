@@ -1,0 +1,182 @@
+import { MetricSnapshot } from '@assay/contracts';
+import { createTestDatabase, TestDatabase } from '@assay/testing';
+import { connectRunsBackend, RunsBackend } from './runs-backend';
+import { RunView } from './types';
+import { RunCommands } from './commands/run-commands';
+import { startRunProjections } from './read-models/run-projections';
+import type { LogProcessor } from '@assay/event-store';
+
+/**
+ * The runs library against a real PostgreSQL: commands append events, the projector folds them
+ * into read models, and the run status follows the records and scores as users see it.
+ */
+describe('runs: commands and read models', () => {
+  let database: TestDatabase;
+  let backend: RunsBackend;
+  let projections: LogProcessor;
+  const broadcasts: RunView[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('assay_runs');
+    backend = await connectRunsBackend({ url: database.url, applicationName: 'runs-spec' });
+    projections = startRunProjections({
+      db: backend.db,
+      store: backend.store,
+      bus: { broadcast: (_topic, view) => broadcasts.push(view as RunView) },
+      pollIntervalMs: 50,
+    });
+  });
+
+  afterAll(async () => {
+    await projections.stop();
+    await backend.close();
+    await database.drop();
+  });
+
+  async function setUp() {
+    const project = await backend.commands.createProject({ name: 'support bot' });
+    const exact = await backend.commands.createMetric({
+      projectId: project.id,
+      name: 'exact',
+      evalType: 'HEURISTIC',
+      outputType: 'BOOLEAN',
+      heuristic: { kind: 'EXACT_MATCH', outputField: 'answer', expectedField: 'answer' },
+    });
+    const similar = await backend.commands.createMetric({
+      projectId: project.id,
+      name: 'similar',
+      evalType: 'HEURISTIC',
+      outputType: 'FLOAT',
+      heuristic: { kind: 'LEVENSHTEIN' },
+      passingThreshold: 0.5,
+    });
+    const run = await backend.commands.createRun({ projectId: project.id, metricIds: [exact.id, similar.id], notes: 'baseline' });
+    const metrics = await backend.commands.metricsOfRun(run.id);
+    return { project, run, metrics };
+  }
+
+  const score = (runId: string, recordId: string, metric: MetricSnapshot, value: number) =>
+    ({ kind: 'score', runId, recordId, metric, value, reasoning: `value ${value}` }) as const;
+
+  async function settled(runId: string): Promise<RunView> {
+    await projections.waitUntilCaughtUp();
+    return (await backend.queries.getRun(runId))!;
+  }
+
+  it('a new run is PENDING and visible at once, with its pinned metrics', async () => {
+    const { run } = await setUp();
+    expect(run).toMatchObject({ status: 'PENDING', numRecords: 0, numScores: 0, notes: 'baseline' });
+    expect(run.metrics.map((m) => [m.name, m.version])).toEqual([['exact', 1], ['similar', 1]]);
+  });
+
+  it('moves PENDING → SCORING → COMPLETED, and back to SCORING when records are added', async () => {
+    const { run, metrics } = await setUp();
+    const [first, second] = await backend.commands.addRecords(run.id, [
+      { testcaseId: 't1', inputs: { q: 1 }, outputs: { answer: 'Paris' }, expected: { answer: 'Paris' } },
+      { testcaseId: 't2', inputs: { q: 2 }, outputs: { answer: 'Lyon' }, expected: { answer: 'Paris' } },
+    ]);
+    expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numRecords: 2, numScores: 0 });
+
+    await backend.commands.recordOutcomes([
+      score(run.id, first.id, metrics[0], 1),
+      score(run.id, first.id, metrics[1], 1),
+      score(run.id, second.id, metrics[0], 0),
+    ]);
+    expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numScores: 3 });
+
+    await backend.commands.recordOutcomes([score(run.id, second.id, metrics[1], 0.25)]);
+    expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED', numScores: 4 });
+
+    await backend.commands.addRecords(run.id, [{ outputs: 'x', expected: 'y' }]);
+    expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numRecords: 3 });
+  });
+
+  it('aggregates pass rate and mean per metric', async () => {
+    const { run, metrics } = await setUp();
+    const records = await backend.commands.addRecords(run.id, [{}, {}, {}, {}]);
+    await backend.commands.recordOutcomes(
+      records.flatMap((record, i) => [score(run.id, record.id, metrics[0], i % 2), score(run.id, record.id, metrics[1], [0.2, 0.4, 0.6, 1][i])]),
+    );
+    await settled(run.id);
+    const aggregates = await backend.queries.getAggregates(run.id);
+    expect(aggregates).toEqual([
+      { metricId: metrics[0].metricId, count: 4, passed: 2, failed: 0, passRate: 0.5, mean: 0.5 },
+      { metricId: metrics[1].metricId, count: 4, passed: 2, failed: 0, passRate: 0.5, mean: expect.closeTo(0.55, 10) },
+    ]);
+  });
+
+  it('a redelivered score is recorded once: no double count, the first value stands', async () => {
+    const { run, metrics } = await setUp();
+    const [record] = await backend.commands.addRecords(run.id, [{}]);
+    await backend.commands.recordOutcomes([score(run.id, record.id, metrics[0], 1)]);
+    await backend.commands.recordOutcomes([score(run.id, record.id, metrics[0], 0), score(run.id, record.id, metrics[0], 0)]);
+    await settled(run.id);
+    const page = await backend.queries.listRecords(run.id, {});
+    expect(page.items[0].node.scores).toEqual([
+      { metricId: metrics[0].metricId, metricVersion: 1, value: 1, passed: true, reasoning: 'value 1', error: null },
+    ]);
+    expect((await backend.queries.getRun(run.id))!.numScores).toBe(1);
+  });
+
+  it('a scoring failure puts the run in ERROR, with the reason on the record', async () => {
+    const { run, metrics } = await setUp();
+    const [record] = await backend.commands.addRecords(run.id, [{}]);
+    await backend.commands.recordOutcomes([
+      { kind: 'failure', runId: run.id, recordId: record.id, metric: metrics[0], code: 'METRIC_CONFIG_INVALID', reason: 'bad regex', attempts: 1 },
+      score(run.id, record.id, metrics[1], 1),
+    ]);
+    expect(await settled(run.id)).toMatchObject({ status: 'ERROR', numFailures: 1, numScores: 1 });
+    const [node] = (await backend.queries.listRecords(run.id, {})).items.map((i) => i.node);
+    expect(node.scores.find((s) => s.metricId === metrics[0].metricId)?.error).toEqual({ code: 'METRIC_CONFIG_INVALID', reason: 'bad regex' });
+  });
+
+  it('concurrent addRecords calls on one run all land (conflicts are retried)', async () => {
+    const { run } = await setUp();
+    await Promise.all(Array.from({ length: 8 }, (_, i) => backend.commands.addRecords(run.id, [{ inputs: i }, { inputs: i }])));
+    expect(await settled(run.id)).toMatchObject({ numRecords: 16 });
+  });
+
+  it('two gateways adding to one run at once: version conflicts are retried, every record lands once', async () => {
+    const { run } = await setUp();
+    const otherGateway = new RunCommands(backend.store, backend.queries);
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? otherGateway : backend.commands).addRecords(run.id, [{ inputs: i }, { inputs: i }, { inputs: i }])),
+    );
+    expect(await settled(run.id)).toMatchObject({ numRecords: 18 });
+  });
+
+  it('refuses unknown and foreign ids with stable codes, changing nothing', async () => {
+    const { run } = await setUp();
+    const other = await setUp();
+    await expect(backend.commands.addRecords('no-such-run', [{}])).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+    await expect(
+      backend.commands.createRun({ projectId: run.projectId, metricIds: [other.metrics[0].metricId] }),
+    ).rejects.toMatchObject({ code: 'METRIC_NOT_FOUND' });
+    await expect(backend.commands.addRecords(run.id, Array.from({ length: 1001 }, () => ({})))).rejects.toMatchObject({ code: 'TOO_MANY_RECORDS' });
+    expect(await settled(run.id)).toMatchObject({ numRecords: 0 });
+  });
+
+  it('updates notes with read-your-writes, and pages records and runs', async () => {
+    const { project, run } = await setUp();
+    expect(await backend.commands.updateRunNotes(run.id, 'after prompt v2')).toMatchObject({ notes: 'after prompt v2' });
+    await backend.commands.addRecords(run.id, Array.from({ length: 5 }, (_, i) => ({ testcaseId: `t${i}` })));
+    await settled(run.id);
+    const first = await backend.queries.listRecords(run.id, { first: 3 });
+    const rest = await backend.queries.listRecords(run.id, { first: 3, after: first.endCursor });
+    expect([...first.items, ...rest.items].map((i) => i.node.testcaseId)).toEqual(['t0', 't1', 't2', 't3', 't4']);
+    expect([first.hasNextPage, rest.hasNextPage]).toEqual([true, false]);
+
+    const second = await backend.commands.createRun({ projectId: project.id, metricIds: run.metrics.map((m) => m.id) });
+    const runs = await backend.queries.listRuns(project.id, { first: 1 });
+    expect(runs.items.map((i) => i.node.id)).toEqual([second.id]);
+    const older = await backend.queries.listRuns(project.id, { first: 1, after: runs.endCursor });
+    expect(older.items.map((i) => i.node.id)).toEqual([run.id]);
+  });
+
+  it('broadcasts each changed run after its batch commits', async () => {
+    const { run } = await setUp();
+    await backend.commands.addRecords(run.id, [{}]);
+    await settled(run.id);
+    expect(broadcasts.filter((view) => view.id === run.id).map((view) => view.numRecords)).toContain(1);
+  });
+});
