@@ -1,0 +1,63 @@
+/**
+ * `npm start`: all of Assay in one process, on an embedded PostgreSQL and the in-process bus.
+ * The same modules as service mode (gateway, runs, scoring), composed here instead of in three
+ * processes; the in-process bus follows the PostgreSQL log, so a crash loses nothing here either.
+ */
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { InProcessBus } from '@assay/bus';
+import { connectRunsBackend } from '@assay/runs';
+import { intEnv, onShutdownSignal } from '@assay/runtime';
+import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
+import { createGatewayApp } from '../../gateway/src';
+import { RunsModule } from '../../runs/src/runs.module';
+import { bootstrapScoring } from '../../scoring/src/scoring.module';
+import { startEmbeddedPostgres } from './embedded-postgres';
+
+async function main(): Promise<void> {
+  const logger = pino({ name: 'assay', level: process.env.LOG_LEVEL ?? 'info' });
+  const log = (msg: string, extra: object = {}) => logger.info(extra, msg);
+  const port = intEnv('PORT', 4000);
+  const dataDir = resolve(process.env.ASSAY_DATA_DIR ?? '.assay-data');
+
+  const postgres = await startEmbeddedPostgres(dataDir, log);
+  log('embedded PostgreSQL started', { dataDir });
+  const backend = await connectRunsBackend({ url: postgres.url, applicationName: 'assay' });
+  const bus = new InProcessBus({ store: backend.store, pollIntervalMs: 250 });
+
+  const runs = await NestFactory.createApplicationContext(RunsModule.forRoot({ db: backend.db, store: backend.store, bus }), { logger: false });
+  await runs.init();
+  const scoring = await bootstrapScoring({
+    bus,
+    metricsOfRun: (runId) => backend.commands.metricsOfRun(runId),
+    recordOutcomes: async (outcomes) => void (await backend.commands.recordOutcomes(outcomes)),
+  });
+  await scoring.init();
+  const gateway = await createGatewayApp({
+    commands: backend.commands,
+    queries: backend.queries,
+    bus,
+    readiness: () => backend.db.query('select 1').then(() => true),
+  });
+  await gateway.listen(port);
+
+  const url = `http://localhost:${port}/graphql`;
+  logger.info({ url, dataDir }, 'Assay is running');
+  // Plain line for people: the URL to open.
+  process.stdout.write(`\nAssay is running at ${url}\n\n`);
+
+  onShutdownSignal(async () => {
+    await gateway.close();
+    await scoring.close();
+    await runs.close();
+    await bus.close();
+    await backend.close();
+    await postgres.stop();
+  }, log);
+}
+
+main().catch((error) => {
+  console.error(JSON.stringify({ level: 'fatal', service: 'assay', msg: 'Assay failed to start', error: String(error?.stack ?? error) }));
+  process.exit(1);
+});
