@@ -165,7 +165,8 @@ export class JetStreamBus implements EventBus {
       for await (const status of this.nc.status()) {
         if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
           const { type, ...rest } = status as { type: string } & Record<string, unknown>;
-          this.logger.warn({ natsStatus: type, ...pickLoggable(rest) }, `NATS ${type}`);
+          const log = type === 'reconnect' ? this.logger.info : this.logger.warn;
+          log.call(this.logger, { natsStatus: type, ...pickLoggable(rest) }, `NATS ${type}`);
         }
       }
     })().catch((error) => this.logger.error(errorFields(error), 'NATS status watcher failed'));
