@@ -2,6 +2,8 @@
 export interface ServiceEnv {
   readonly databaseUrl: string;
   readonly natsUrl: string;
+  /** JetStream stream and subject prefix: lets several Assay installations (or test stacks) share one NATS. */
+  readonly nats: { readonly streamName: string; readonly subjectPrefix: string };
 }
 
 export function serviceEnv(service: string): ServiceEnv {
@@ -17,7 +19,14 @@ export function serviceEnv(service: string): ServiceEnv {
     );
     process.exit(2);
   }
-  return { databaseUrl: process.env.DATABASE_URL!, natsUrl: process.env.NATS_URL! };
+  return {
+    databaseUrl: process.env.DATABASE_URL!,
+    natsUrl: process.env.NATS_URL!,
+    nats: {
+      streamName: process.env.ASSAY_NATS_STREAM || 'ASSAY_EVENTS',
+      subjectPrefix: process.env.ASSAY_NATS_SUBJECT_PREFIX || 'assay',
+    },
+  };
 }
 
 export function intEnv(name: string, fallback: number): number {

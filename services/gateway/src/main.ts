@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const env = serviceEnv('gateway');
   const port = intEnv('PORT', 4000);
   const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
-  const bus = await JetStreamBus.connect({ url: env.natsUrl, connectionName: 'assay-gateway' });
+  const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-gateway' });
   const app = await createGatewayApp({
     commands: backend.commands,
     queries: backend.queries,

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const logger = pino({ name: 'runs', level: process.env.LOG_LEVEL ?? 'info' });
   const env = serviceEnv('runs');
   const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
-  const bus = await JetStreamBus.connect({ url: env.natsUrl, connectionName: 'assay-runs' });
+  const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({
       db: backend.db,

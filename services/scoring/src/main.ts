@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const consumer = scoringConsumerOptions(); // refuse bad SCORING_* values before connecting anywhere
   const env = serviceEnv('scoring');
   const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-scoring' });
-  const bus = await JetStreamBus.connect({ url: env.natsUrl, connectionName: 'assay-scoring', logger });
+  const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-scoring', logger });
 
   const app = await bootstrapScoring({
     bus,

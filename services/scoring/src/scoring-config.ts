@@ -22,17 +22,22 @@ export const SCORING_DEFAULTS = {
  * - SCORING_ACK_WAIT_MS (30000): redelivery when a batch neither settles nor reports progress.
  * - SCORING_MAX_DELIVER (5): attempts before MAX_DELIVERIES_EXCEEDED is recorded.
  * - SCORING_BACKOFF_MS ("1000,5000,15000,30000"): delay before each redelivery, the last repeating.
- * - SCORING_MAX_ACK_PENDING (JetStream only; default: SCORING_MAX_IN_FLIGHT): the server's cap over
- *   every process sharing the durable. With N scoring processes, set N × SCORING_MAX_IN_FLIGHT.
+ * - SCORING_MAX_ACK_PENDING (JetStream only; default: 8 × SCORING_MAX_IN_FLIGHT): the server's cap over
+ *   every process sharing the durable. Each process bounds itself by SCORING_MAX_IN_FLIGHT, so the
+ *   default leaves room for 8 processes; with more, set N × SCORING_MAX_IN_FLIGHT, or added
+ *   processes would sit idle.
  * A value that is not a positive whole number (a non-negative one for backoff) is refused at start.
  */
+/** Scoring processes the default SCORING_MAX_ACK_PENDING leaves room for. */
+const SCALE_OUT_ROOM = 8;
+
 export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): ScoringConsumerOptions {
   const maxInFlight = positiveInt(env, 'SCORING_MAX_IN_FLIGHT', SCORING_DEFAULTS.maxInFlight);
   const maxBatch = positiveInt(env, 'SCORING_MAX_BATCH', SCORING_DEFAULTS.maxBatch);
   if (maxBatch > maxInFlight) {
     throw new AssayError('BAD_USER_INPUT', `SCORING_MAX_BATCH (${maxBatch}) exceeds SCORING_MAX_IN_FLIGHT (${maxInFlight}): a batch could never fill. Lower it or raise SCORING_MAX_IN_FLIGHT.`);
   }
-  const maxAckPending = env.SCORING_MAX_ACK_PENDING ? positiveInt(env, 'SCORING_MAX_ACK_PENDING', maxInFlight) : undefined;
+  const maxAckPending = positiveInt(env, 'SCORING_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM);
   return {
     name: SCORING_CONSUMER_NAME,
     eventTypes: ['RecordAdded'],
@@ -41,7 +46,7 @@ export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): Sc
     ackWaitMs: positiveInt(env, 'SCORING_ACK_WAIT_MS', SCORING_DEFAULTS.ackWaitMs),
     maxDeliver: positiveInt(env, 'SCORING_MAX_DELIVER', SCORING_DEFAULTS.maxDeliver),
     backoffMs: backoff(env, 'SCORING_BACKOFF_MS', SCORING_DEFAULTS.backoffMs),
-    ...(maxAckPending === undefined ? {} : { maxAckPending }),
+    maxAckPending,
   };
 }
 

@@ -101,6 +101,8 @@ describe('ScoringModule', () => {
         ackWaitMs: 30_000,
         maxDeliver: 5,
         backoffMs: [1_000, 5_000, 15_000, 30_000],
+        // room for 8 scoring processes sharing the durable consumer
+        maxAckPending: 2048,
       });
       await app.close();
     } finally {
