@@ -1,0 +1,210 @@
+import type { Sql } from '@assay/database';
+import { startLogProcessor, LogProcessorOptions } from './log-processor';
+import { events, gate, Harness, sleep, startHarness, waitFor } from './spec/harness';
+import type { StoredEvent } from './types';
+
+describe('startLogProcessor', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    // A projection: one row per handled event and processor. No unique key, so a duplicate
+    // delivery would show up as a second row instead of failing the batch.
+    await h.db.query(`create table handled (processor text not null, event_id uuid not null, global_position bigint not null)`);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const project = (processor: string) => async (batch: StoredEvent[], tx: Sql) => {
+    await tx.query(
+      `insert into handled (processor, event_id, global_position) select $1, e.id, e.pos from unnest($2::uuid[], $3::bigint[]) as e(id, pos)`,
+      [processor, batch.map((e) => e.eventId), batch.map((e) => e.globalPosition)],
+    );
+  };
+
+  async function handledBy(processor: string): Promise<{ event_id: string; count: number }[]> {
+    return h.db.query(`select event_id, count(*) as count from handled where processor = $1 group by event_id`, [processor]);
+  }
+
+  async function appendMany(streamPrefix: string, total: number, perCall = 7): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < total; i += perCall) {
+      const result = await h.store.append([{ streamId: `${streamPrefix}-${i}`, expectedVersion: 'any', events: events(Math.min(perCall, total - i)) }]);
+      ids.push(...result.events.map((e) => e.eventId));
+    }
+    return ids;
+  }
+
+  /** Each test's processor starts where the log ends now, so it sees only that test's events. */
+  async function startAtEnd(name: string): Promise<void> {
+    const end = await h.store.readAll({ after: { transactionId: '0', globalPosition: 0 }, limit: 100_000 });
+    await h.store.saveCheckpoint(name, end.position);
+  }
+
+  function options(name: string, overrides: Partial<LogProcessorOptions> = {}): LogProcessorOptions {
+    return { name, batchSize: 10, pollIntervalMs: 50, handle: project(name), ...overrides };
+  }
+
+  it('resumes from its checkpoint: a stopped processor and its successor handle every event exactly once', async () => {
+    const name = 'resume';
+    await startAtEnd(name);
+    const ids = await appendMany('resume', 95);
+    let batches = 0;
+    const firstHandled: string[] = [];
+    const first = startLogProcessor(h.store, h.db, options(name, {
+      handle: async (batch, tx) => {
+        await project(name)(batch, tx);
+        firstHandled.push(...batch.map((e) => e.eventId));
+        if (++batches === 3) void first.stop(); // stop mid-log; the current batch still commits
+      },
+    }));
+    await waitFor(() => batches >= 3);
+    await first.stop();
+    expect(firstHandled).toHaveLength(30);
+    const checkpoint = await h.store.loadCheckpoint(name);
+    const lastOfFirst = (await h.store.readAll({ after: { transactionId: '0', globalPosition: 0 }, limit: 100_000 })).events.find(
+      (e) => e.eventId === firstHandled[29],
+    )!;
+    expect(checkpoint).toEqual({ transactionId: lastOfFirst.transactionId, globalPosition: lastOfFirst.globalPosition });
+
+    const secondHandled: string[] = [];
+    const second = startLogProcessor(h.store, h.db, options(name, {
+      handle: async (batch, tx) => {
+        await project(name)(batch, tx);
+        secondHandled.push(...batch.map((e) => e.eventId));
+      },
+    }));
+    await second.waitUntilCaughtUp();
+    await second.stop();
+
+    expect(secondHandled[0]).toBe(ids[30]); // picks up right after the checkpoint
+    expect([...firstHandled, ...secondHandled]).toEqual(ids);
+    const rows = await handledBy(name);
+    expect(rows).toHaveLength(95);
+    expect(rows.every((r) => r.count === 1)).toBe(true);
+  });
+
+  it('handles each event exactly once when two processors with the same name run at once', async () => {
+    const name = 'pair';
+    await startAtEnd(name);
+    const seenBy = { a: [] as string[], b: [] as string[] };
+    const make = (who: 'a' | 'b') =>
+      startLogProcessor(h.store, h.db, options(name, {
+        batchSize: 5,
+        pollIntervalMs: 20,
+        handle: async (batch, tx) => {
+          await project(name)(batch, tx);
+          seenBy[who].push(...batch.map((e) => e.eventId));
+          await sleep(2); // give the other replica a chance to try the lock meanwhile
+        },
+      }));
+    const a = make('a');
+    const b = make('b');
+    // Appends keep arriving while both run, including from another "process".
+    const other = await h.connectAnother();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const store = i % 2 ? h.store : other.store;
+      const result = await store.append([{ streamId: `pair-${i % 5}`, expectedVersion: 'any', events: events(5) }]);
+      ids.push(...result.events.map((e) => e.eventId));
+    }
+    await Promise.all([a.waitUntilCaughtUp(), b.waitUntilCaughtUp()]);
+    await Promise.all([a.stop(), b.stop()]);
+
+    const rows = await handledBy(name);
+    expect(rows).toHaveLength(200);
+    expect(rows.every((r) => r.count === 1)).toBe(true);
+    expect(new Set([...seenBy.a, ...seenBy.b])).toEqual(new Set(ids));
+    expect(seenBy.a.length + seenBy.b.length).toBe(200);
+  });
+
+  it('commits the projection and the checkpoint together: a failing batch is rolled back and retried', async () => {
+    const name = 'flaky';
+    await startAtEnd(name);
+    const ids = await appendMany('flaky', 25);
+    const errors: unknown[] = [];
+    let calls = 0;
+    const processor = startLogProcessor(h.store, h.db, options(name, {
+      onError: (error) => errors.push(error),
+      handle: async (batch, tx) => {
+        await project(name)(batch, tx); // written, then undone by the failure below
+        if (++calls === 2) throw new Error('downstream hiccup');
+      },
+    }));
+    await processor.waitUntilCaughtUp();
+    await processor.stop();
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('downstream hiccup');
+    const rows = await handledBy(name);
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...ids].sort());
+    expect(rows.every((r) => r.count === 1)).toBe(true);
+  });
+
+  it('only hands over the requested types, and its checkpoint moves past the others', async () => {
+    const name = 'typed';
+    await startAtEnd(name);
+    const before = await h.store.append([{ streamId: 'typed-0', expectedVersion: 'any', events: events(3, 'Ignored') }]);
+    const wanted = await h.store.append([
+      { streamId: 'typed-1', expectedVersion: 'any', events: [...events(2, 'Wanted'), ...events(4, 'Ignored'), ...events(1, 'Wanted')] },
+    ]);
+    const got: StoredEvent[] = [];
+    const processor = startLogProcessor(h.store, h.db, options(name, {
+      types: ['Wanted'],
+      batchSize: 2,
+      handle: async (batch) => {
+        got.push(...batch);
+      },
+    }));
+    await processor.waitUntilCaughtUp();
+    await processor.stop();
+    expect(got.map((e) => e.type)).toEqual(['Wanted', 'Wanted', 'Wanted']);
+    expect(got.map((e) => e.eventId)).toEqual(wanted.events.filter((e) => e.type === 'Wanted').map((e) => e.eventId));
+    const checkpoint = await h.store.loadCheckpoint(name);
+    const last = wanted.events[wanted.events.length - 1];
+    expect(checkpoint.globalPosition).toBeGreaterThanOrEqual(last.globalPosition);
+    expect(before.events.every((e) => e.globalPosition < checkpoint.globalPosition)).toBe(true);
+  });
+
+  it('wakes up on appends from another process instead of waiting for the poll interval', async () => {
+    const name = 'wakeful';
+    await startAtEnd(name);
+    const got: StoredEvent[] = [];
+    const processor = startLogProcessor(h.store, h.db, options(name, { pollIntervalMs: 60_000, handle: async (batch) => void got.push(...batch) }));
+    await processor.waitUntilCaughtUp(); // now asleep for up to a minute
+    const other = await h.connectAnother();
+    const startedAt = Date.now();
+    const appended = await other.store.append([{ streamId: 'wake-1', expectedVersion: 'any', events: events(1) }]);
+    await waitFor(() => got.length === 1, 5_000);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    expect(got[0].eventId).toBe(appended.events[0].eventId);
+    await processor.stop();
+  });
+
+  it('finishes the batch in progress when stopped', async () => {
+    const name = 'graceful';
+    await startAtEnd(name);
+    await appendMany('graceful', 5);
+    const inHandle = gate();
+    const release = gate();
+    let handled = 0;
+    const processor = startLogProcessor(h.store, h.db, options(name, {
+      handle: async (batch, tx) => {
+        inHandle.open();
+        await release.promise;
+        await project(name)(batch, tx);
+        handled += batch.length;
+      },
+    }));
+    await inHandle.promise;
+    const stopped = processor.stop();
+    release.open();
+    await stopped;
+    expect(handled).toBeGreaterThan(0);
+    const rows = await handledBy(name);
+    expect(rows).toHaveLength(handled);
+    const checkpoint = await h.store.loadCheckpoint(name);
+    expect(checkpoint.globalPosition).toBeGreaterThan(0);
+    await expect(processor.waitUntilCaughtUp()).rejects.toThrow(/stopped/);
+  });
+});
