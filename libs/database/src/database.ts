@@ -105,7 +105,10 @@ export class Database implements Sql {
         if (commit.command === 'ROLLBACK') throw new Error('Transaction was rolled back: a statement inside it failed');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // Unknown transaction state: never hand this connection to anyone else.
+          client.__knex__disposed ??= rollbackError;
+        });
         throw error;
       } finally {
         tx.end();

@@ -14,14 +14,14 @@ describe('PostgresEventStore: append and read streams', () => {
   });
 
   it('round-trips events: append returns them as stored and readStream gives them back', async () => {
-    const eventId = randomUUID();
+    const eventId = randomUUID().toUpperCase(); // stored (and returned) in PostgreSQL's lower case
     const result = await h.store.append([
       {
         streamId: 'roundtrip-1',
         expectedVersion: 'no_stream',
         events: [
           { type: 'ProjectCreated', data: { projectId: 'p1', name: 'Demo' }, metadata: { actor: 'alice' }, eventId },
-          { type: 'SomethingCustom', data: [1, 'two', null], schemaVersion: 3 },
+          { type: 'SomethingCustom', data: [1, 'two', null, new Date(0)], schemaVersion: 3 },
           { type: 'NoData', data: undefined },
         ],
       },
@@ -30,7 +30,7 @@ describe('PostgresEventStore: append and read streams', () => {
     expect(result.events).toHaveLength(3);
     const [first, second, third] = result.events;
     expect(first).toMatchObject({
-      eventId,
+      eventId: eventId.toLowerCase(),
       type: 'ProjectCreated',
       schemaVersion: 1, // currentSchemaVersion of a known type
       data: { projectId: 'p1', name: 'Demo' },
@@ -38,7 +38,7 @@ describe('PostgresEventStore: append and read streams', () => {
       streamId: 'roundtrip-1',
       streamPosition: 1,
     });
-    expect(second).toMatchObject({ type: 'SomethingCustom', schemaVersion: 3, data: [1, 'two', null], metadata: {}, streamPosition: 2 });
+    expect(second).toMatchObject({ type: 'SomethingCustom', schemaVersion: 3, data: [1, 'two', null, '1970-01-01T00:00:00.000Z'], metadata: {}, streamPosition: 2 });
     expect(third).toMatchObject({ type: 'NoData', schemaVersion: 1, data: null, streamPosition: 3 });
     expect(second.globalPosition).toBe(first.globalPosition + 1);
     expect(first.transactionId).toMatch(/^\d+$/);

@@ -73,21 +73,24 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[]): Promi
   // One statement for the whole batch: the rows travel as one JSON array and are expanded by
   // jsonb_to_recordset, so 1,000 events cost one round trip and one plan, not 1,000 of each.
   // `order by n` makes global positions follow the order the caller gave.
-  const inserted = await sql.query<{ event_id: string; global_position: number; transaction_id: string; created_at: Date }>(
+  const json = JSON.stringify(rows);
+  // What is returned is what a read will give back (Dates as strings, undefined dropped…).
+  const stored: PendingRow[] = JSON.parse(json);
+  const insertedRows = await sql.query<{ event_id: string; global_position: number; transaction_id: string; created_at: Date }>(
     `insert into assay_events (stream_id, stream_position, event_id, type, schema_version, data, metadata)
      select r.stream_id, r.stream_position, r.event_id, r.type, r.schema_version, coalesce(r.data, 'null'::jsonb), r.metadata
        from jsonb_to_recordset($1::jsonb) as r(
          n int, stream_id text, stream_position int, event_id uuid, type text, schema_version int, data jsonb, metadata jsonb)
       order by r.n
      returning event_id, global_position, transaction_id::text as transaction_id, created_at`,
-    [JSON.stringify(rows)],
+    [json],
   );
   // Delivered when this transaction commits, never before and never if it rolls back.
   await sql.query(`select pg_notify('${EVENTS_CHANNEL}', '')`);
 
-  const byId = new Map(inserted.map((row) => [row.event_id, row]));
-  const events = rows.map((row): StoredEvent => {
-    const stored = byId.get(row.event_id)!;
+  const byId = new Map(insertedRows.map((row) => [row.event_id, row]));
+  const events = stored.map((row): StoredEvent => {
+    const inserted = byId.get(row.event_id)!;
     return {
       eventId: row.event_id,
       type: row.type,
@@ -96,9 +99,9 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[]): Promi
       metadata: row.metadata,
       streamId: row.stream_id,
       streamPosition: row.stream_position,
-      globalPosition: asSafeNumber(stored.global_position, 'global_position'),
-      transactionId: stored.transaction_id,
-      createdAt: stored.created_at,
+      globalPosition: asSafeNumber(inserted.global_position, 'global_position'),
+      transactionId: inserted.transaction_id,
+      createdAt: inserted.created_at,
     };
   });
   return { streamVersions, events };
@@ -133,7 +136,8 @@ function prepare(requests: readonly AppendRequest[]): PreparedRequest[] {
       throw new AssayError('BAD_USER_INPUT', `Expected version of "${request.streamId}" must be 'any', 'no_stream' or an integer >= 0.`);
     }
     const rows = request.events.map((event) => {
-      const eventId = event.eventId ?? randomUUID();
+      // PostgreSQL prints uuids in lower case; so do we, so ids compare equal everywhere.
+      const eventId = (event.eventId ?? randomUUID()).toLowerCase();
       if (seen.has(eventId)) throw new AssayError('BAD_USER_INPUT', `Event id ${eventId} appears twice in one append.`);
       seen.add(eventId);
       return {
