@@ -1,0 +1,125 @@
+/**
+ * `npm run bench`: the service-mode stack on this machine (gateway, runs and two scoring
+ * processes over real PostgreSQL and NATS JetStream), fed N records through GraphQL.
+ *
+ *   BENCH_RECORDS (20000)  BENCH_BATCH (1000)  BENCH_CONCURRENCY (4 addRecords calls in flight)
+ *   BENCH_SCORING (2 scoring processes)  BENCH_OUT (bench/results/pipeline-latest.json)
+ *
+ * Prints and saves: records/s ingested (committed: each addRecords call returns after its
+ * transaction commits), scores/s, seconds from the last record added to COMPLETED, and p50/p99
+ * latency of runUpdated pushes (push received − lastEventAt of the newest event it reflects).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { collectUntil, gql, wsClient } from '../test/support/graphql-client';
+import { createRunWithTwoMetrics, makeRecord, RUN_FIELDS, RunSnapshot } from '../test/support/run-flow';
+import { startServiceStack } from '../test/support/service-stack';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+async function main() {
+  const total = env('BENCH_RECORDS', 20_000);
+  const batch = env('BENCH_BATCH', 1000);
+  const concurrency = env('BENCH_CONCURRENCY', 4);
+  const scoringProcesses = env('BENCH_SCORING', 2);
+  const out = process.env.BENCH_OUT ?? join(__dirname, 'results', 'pipeline-latest.json');
+
+  console.log(`starting the service stack (${scoringProcesses} scoring processes)…`);
+  const stack = await startServiceStack({ scoringProcesses });
+  try {
+    const { run } = await createRunWithTwoMetrics(stack.httpUrl, 'bench');
+    const client = wsClient(stack.wsUrl);
+    const pushes = collectUntil<{ runUpdated: RunSnapshot }>(
+      client,
+      `subscription ($id: ID!) { runUpdated(runId: $id) { ${RUN_FIELDS} } }`,
+      { id: run.id },
+      ({ runUpdated }) => runUpdated.status === 'COMPLETED' && runUpdated.numRecords === total,
+      600_000,
+    );
+    await waitForFirstPush(pushes.seen);
+
+    // Bodies are built before the clock starts: the benchmark measures Assay, not JSON.stringify here.
+    const bodies: string[] = [];
+    for (let start = 0; start < total; start += batch) {
+      const records = Array.from({ length: Math.min(batch, total - start) }, (_, i) => makeRecord(start + i));
+      bodies.push(JSON.stringify({ query: 'mutation ($r: ID!, $records: [RecordInput!]!) { addRecords(runId: $r, records: $records) { id } }', variables: { r: run.id, records } }));
+    }
+
+    console.log(`adding ${total} records in batches of ${batch}, ${concurrency} calls in flight…`);
+    const started = performance.now();
+    let next = 0;
+    const callTimes: number[] = [];
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++];
+          const t0 = performance.now();
+          const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const json = (await res.json()) as { errors?: unknown[] };
+          if (json.errors) throw new Error(JSON.stringify(json.errors));
+          callTimes.push(performance.now() - t0);
+        }
+      }),
+    );
+    const ingestEnd = performance.now();
+    const ingestSeconds = (ingestEnd - started) / 1000;
+    console.log(`ingested in ${ingestSeconds.toFixed(2)} s; waiting for COMPLETED…`);
+
+    const seen = await pushes.done;
+    const completedAt = seen.at(-1)!.receivedAt;
+    await client.dispose();
+    const { run: done } = await gql(stack.httpUrl, `query ($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id });
+    if (done.status !== 'COMPLETED' || done.numScores !== total * 2) throw new Error(`unexpected end state ${JSON.stringify(done)}`);
+
+    const wallStart = Date.now() - (performance.now() - started);
+    const latencies = seen.slice(1).map(({ payload, receivedAt }) => receivedAt - Date.parse(payload.runUpdated.lastEventAt));
+    const totalSeconds = (completedAt - wallStart) / 1000;
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      config: { records: total, metrics: 2, batch, concurrency, scoringProcesses },
+      ingest: {
+        seconds: round(ingestSeconds),
+        recordsPerSecond: Math.round(total / ingestSeconds),
+        addRecordsCallMs: { p50: round(percentile(callTimes, 50)), p99: round(percentile(callTimes, 99)) },
+      },
+      scoring: {
+        scoresPerSecond: Math.round((total * 2) / totalSeconds),
+        secondsFromLastRecordToCompleted: round((completedAt - (wallStart + (ingestEnd - started))) / 1000),
+        secondsFromFirstRecordToCompleted: round(totalSeconds),
+      },
+      pushes: {
+        count: latencies.length,
+        latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) },
+      },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`written to ${out}`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function waitForFirstPush(seen: unknown[]) {
+  const deadline = Date.now() + 10_000;
+  while (seen.length === 0) {
+    if (Date.now() > deadline) throw new Error('no snapshot push within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
