@@ -6,7 +6,16 @@ import { delay, waitFor } from '../test-support/wait-for';
 import { InProcessBus } from './in-process-bus';
 import { checkpointName } from './log-consumer';
 
+// The log's read horizon is server-wide, so another suite's long transaction stalls these readers:
+// waits are generous, and a timeout says which transaction held the horizon.
+jest.setTimeout(300_000);
+const LOG_WAIT_MS = 120_000;
+
 let harness: StoreHarness;
+
+/** waitFor for conditions that depend on reading the log: long, and names the horizon's holder on timeout. */
+const waitForLog = (condition: () => boolean | Promise<boolean>, what: string | (() => string)) =>
+  waitFor(condition, async () => `${typeof what === 'function' ? what() : what}; ${await harness.horizonReport()}`, LOG_WAIT_MS);
 const buses: InProcessBus[] = [];
 const logger = new MemoryLogger();
 
@@ -48,7 +57,7 @@ describe('InProcessBus', () => {
       }
     });
     const after = await harness.append(type, 20, 3); // woken by onAppended, not by the (1 min) poll
-    await waitFor(() => received.length >= 50, () => `50 deliveries, got ${received.length}`);
+    await waitForLog(() => received.length >= 50, () => `50 deliveries, got ${received.length}`);
     await handle.stop();
 
     expect(received.map((d) => d.event.eventId)).toEqual([...before, ...after].map((e) => e.eventId));
@@ -75,7 +84,7 @@ describe('InProcessBus', () => {
       }
       if (batch.some((d) => d.event.eventId === thrown.eventId && d.deliveryCount === 1)) throw new Error('transient');
     });
-    await waitFor(() => seen.length >= 4, 'two redeliveries');
+    await waitForLog(() => seen.length >= 4, 'two redeliveries');
     await handle.stop();
     const of = (id: string) => seen.filter((s) => s.id === id);
     expect(of(naked.eventId).map((s) => s.count)).toEqual([1, 2]);
@@ -110,9 +119,9 @@ describe('InProcessBus', () => {
       }
       d.ack();
     });
-    await waitFor(() => seen.filter((s) => s.id === stuck.eventId).length >= 2, 'the stuck event again');
+    await waitForLog(() => seen.filter((s) => s.id === stuck.eventId).length >= 2, 'the stuck event again');
     release();
-    await waitFor(() => slowAcked, 'the slow event, 1 s of work at 500 ms ack wait, acked');
+    await waitForLog(() => slowAcked, 'the slow event, 1 s of work at 500 ms ack wait, acked');
     await handle.stop();
     expect(seen.filter((s) => s.id === stuck.eventId).map((s) => s.count)).toEqual([1, 2]);
     expect(seen.filter((s) => s.id === slow.eventId).map((s) => s.count)).toEqual([1]);
@@ -132,7 +141,7 @@ describe('InProcessBus', () => {
       }
     });
     // The checkpoint passes all three only once each is settled or dropped.
-    await waitFor(async () => (await harness.store.loadCheckpoint(checkpointName(options.name))).globalPosition >= fine.globalPosition, 'the checkpoint past all three');
+    await waitForLog(async () => (await harness.store.loadCheckpoint(checkpointName(options.name))).globalPosition >= fine.globalPosition, 'the checkpoint past all three');
     await handle.stop();
     expect(counts.get(termed.eventId)).toEqual([1]);
     expect(counts.get(doomed.eventId)).toEqual([1, 2, 3]);
@@ -157,7 +166,7 @@ describe('InProcessBus', () => {
         d.ack();
       }
     });
-    await waitFor(() => handled >= 60, () => `60 handled, got ${handled}`);
+    await waitForLog(() => handled >= 60, () => `60 handled, got ${handled}`);
     await handle.stop();
     expect(most).toBeLessThanOrEqual(4);
     expect(most).toBeGreaterThanOrEqual(2);
@@ -175,7 +184,7 @@ describe('InProcessBus', () => {
         else d.nak(60_000); // still unsettled when the process stops
       }
     });
-    await waitFor(() => firstRun.length >= 10, 'the first run to see all ten');
+    await waitForLog(() => firstRun.length >= 10, 'the first run to see all ten');
     await first.stop();
     expect((await harness.store.loadCheckpoint(checkpointName(options.name))).globalPosition).toBe(events[3].globalPosition);
 
@@ -188,7 +197,7 @@ describe('InProcessBus', () => {
         d.ack();
       }
     });
-    await waitFor(() => secondRun.length >= 6, 'the six unsettled events again');
+    await waitForLog(() => secondRun.length >= 6, 'the six unsettled events again');
     await second.stop();
     expect(secondRun.map((d) => d.event.eventId)).toEqual(events.slice(4).map((e) => e.eventId));
     expect(secondRun.every((d) => d.deliveryCount === 1)).toBe(true);
@@ -218,7 +227,7 @@ describe('InProcessBus', () => {
     bus.broadcast('run-updated.r1', payload);
     bus.broadcast('run-updated.r1.x', {});
     bus.broadcast('run-updatedness', {});
-    await waitFor(() => got.length >= 2 && star.length >= 1, 'broadcasts');
+    await waitForLog(() => got.length >= 2 && star.length >= 1, 'broadcasts');
     expect(got[0]).toEqual([{ at: '1970-01-01T00:00:00.000Z', n: 1 }, 'run-updated.r1']);
     expect(got[1][1]).toBe('run-updated.r1.x');
     expect(star).toEqual(['run-updated.r1.x']);

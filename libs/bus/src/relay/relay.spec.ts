@@ -10,7 +10,16 @@ import { startRelay } from './relay';
 
 const prefix = uniqueBusPrefix('relay');
 const streamName = prefix.toUpperCase();
+// The log's read horizon is server-wide, so another suite's long transaction stalls the relay:
+// waits are generous, and a timeout says which transaction held the horizon.
+jest.setTimeout(300_000);
+const LOG_WAIT_MS = 120_000;
+
 let harness: StoreHarness;
+
+/** waitFor for conditions that depend on reading the log: long, and names the horizon's holder on timeout. */
+const waitForLog = (condition: () => boolean | Promise<boolean>, what: string | (() => string)) =>
+  waitFor(condition, async () => `${typeof what === 'function' ? what() : what}; ${await harness.horizonReport()}`, LOG_WAIT_MS);
 let bus: JetStreamBus;
 const logger = new MemoryLogger();
 
@@ -51,7 +60,7 @@ describe('startRelay', () => {
     const appended = await harness.append(type, 2000, 100);
 
     const first = startRelay({ store: harness.store, db: harness.db, bus, batchSize: 100, logger, progressEveryMs: 0 });
-    await waitFor(async () => (await messagesOn(subject)) >= 300, 'the first relay to get going');
+    await waitForLog(async () => (await messagesOn(subject)) >= 300, 'the first relay to get going');
     await first.stop();
     const midway = await messagesOn(subject);
     expect(midway).toBeLessThan(2000); // really stopped mid-way
@@ -103,7 +112,7 @@ describe('startRelay', () => {
       },
     });
     const relay = startRelay({ store: harness.store, db: harness.db, bus: failingBus, batchSize: 100, logger, name: 'relay-c' });
-    await waitFor(() => attempts >= 2, 'a retried round');
+    await waitForLog(() => attempts >= 2, 'a retried round');
     await relay.stop();
     expect(await harness.store.loadCheckpoint('relay-c')).toEqual(LOG_START);
     expect(logger.has('relay round failed')).toBe(true);

@@ -1,14 +1,14 @@
-/** Polls until `condition` holds; fails with `message` (and the last value seen) after `timeoutMs`. */
+/** Polls until `condition` holds; fails with `message` (and whatever it reports) after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  message: string | (() => string),
+  message: string | (() => string | Promise<string>),
   timeoutMs = 30_000,
   intervalMs = 25,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${typeof message === 'function' ? message() : message}`);
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${typeof message === 'function' ? await message() : message}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
