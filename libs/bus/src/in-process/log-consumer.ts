@@ -94,7 +94,9 @@ export class LogConsumer {
         this.errorStreak++;
         const pause = Math.min(MAX_ERROR_PAUSE_MS, 100 * 2 ** Math.min(this.errorStreak - 1, 6));
         this.logger.warn({ consumer: this.options.name, errorStreak: this.errorStreak, pauseMs: pause, ...errorFields(error) }, 'reading the log failed: retrying');
-        await this.signal.wait(pause);
+        // Settlements keep notifying: wait out the whole pause unless stopping.
+        const until = Date.now() + pause;
+        while (!this.stopping && Date.now() < until) await this.signal.wait(until - Date.now());
         continue;
       }
       if (!this.stopping) await this.signal.wait(this.sleepFor());
