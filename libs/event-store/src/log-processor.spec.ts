@@ -1,6 +1,6 @@
 import type { Sql } from '@assay/database';
 import { startLogProcessor, LogProcessorOptions } from './log-processor';
-import { events, gate, Harness, sleep, startHarness, waitFor } from './spec/harness';
+import { events, gate, Harness, logSettled, sleep, startHarness, waitFor } from './spec/harness';
 import type { StoredEvent } from './types';
 
 describe('startLogProcessor', () => {
@@ -38,6 +38,7 @@ describe('startLogProcessor', () => {
 
   /** Each test's processor starts where the log ends now, so it sees only that test's events. */
   async function startAtEnd(name: string): Promise<void> {
+    await logSettled(h.db);
     const end = await h.store.readAll({ after: { transactionId: '0', globalPosition: 0 }, limit: 100_000 });
     await h.store.saveCheckpoint(name, end.position);
   }
@@ -50,6 +51,7 @@ describe('startLogProcessor', () => {
     const name = 'resume';
     await startAtEnd(name);
     const ids = await appendMany('resume', 95);
+    await logSettled(h.db); // all 95 readable from the first round on
     let batches = 0;
     const firstHandled: string[] = [];
     const first = startLogProcessor(h.store, h.db, options(name, {
@@ -61,10 +63,10 @@ describe('startLogProcessor', () => {
     }));
     await waitFor(() => batches >= 3);
     await first.stop();
-    expect(firstHandled).toHaveLength(30);
+    expect(firstHandled).toHaveLength(30); // three full batches, then it stopped
     const checkpoint = await h.store.loadCheckpoint(name);
     const lastOfFirst = (await h.store.readAll({ after: { transactionId: '0', globalPosition: 0 }, limit: 100_000 })).events.find(
-      (e) => e.eventId === firstHandled[29],
+      (e) => e.eventId === firstHandled[firstHandled.length - 1],
     )!;
     expect(checkpoint).toEqual({ transactionId: lastOfFirst.transactionId, globalPosition: lastOfFirst.globalPosition });
 
@@ -206,5 +208,54 @@ describe('startLogProcessor', () => {
     const checkpoint = await h.store.loadCheckpoint(name);
     expect(checkpoint.globalPosition).toBeGreaterThan(0);
     await expect(processor.waitUntilCaughtUp()).rejects.toThrow(/stopped/);
+  });
+  it('picks up events held back by a transaction that appended nothing, without waiting for the poll interval', async () => {
+    const name = 'held-back';
+    await startAtEnd(name);
+    const got: StoredEvent[] = [];
+    const processor = startLogProcessor(h.store, h.db, options(name, { pollIntervalMs: 60_000, handle: async (batch) => void got.push(...batch) }));
+    await processor.waitUntilCaughtUp();
+    // A writing transaction that appends nothing (so it will send no NOTIFY) opens first...
+    const hold = gate();
+    const wrote = gate();
+    const blocker = h.db.transaction(async (tx) => {
+      await tx.query(`insert into handled (processor, event_id, global_position) values ('blocker', gen_random_uuid(), 0)`);
+      wrote.open();
+      await hold.promise;
+    });
+    await wrote.promise;
+    // ...then an append commits: its NOTIFY wakes the processor, but the event is held back.
+    const appended = await h.store.append([{ streamId: 'held-1', expectedVersion: 'any', events: events(1) }]);
+    await sleep(100);
+    expect(got).toEqual([]);
+    hold.open();
+    await blocker;
+    await waitFor(() => got.length === 1, 5_000);
+    expect(got[0].eventId).toBe(appended.events[0].eventId);
+    await processor.stop();
+  });
+
+  it('calls afterCommit with what handle returned, only for batches that committed', async () => {
+    const name = 'after-commit';
+    await startAtEnd(name);
+    const committed: number[][] = [];
+    let calls = 0;
+    const processor = startLogProcessor(h.store, h.db, {
+      ...options(name),
+      batchSize: 4,
+      handle: async (batch: StoredEvent[]) => {
+        if (++calls === 1) throw new Error('first attempt fails');
+        return batch.map((e) => (e.data as { n: number }).n);
+      },
+      afterCommit: (ns: number[]) => void committed.push(ns),
+      onError: () => undefined,
+    });
+    await h.store.append([{ streamId: 'after-commit-1', expectedVersion: 'any', events: events(6) }]);
+    await processor.waitUntilCaughtUp();
+    await processor.stop();
+    expect(committed).toEqual([
+      [0, 1, 2, 3],
+      [4, 5],
+    ]);
   });
 });

@@ -21,6 +21,7 @@ export interface LogProcessorOptions<R = void> {
   /**
    * Called with what `handle` returned once its transaction has committed: the place for effects
    * that must not run for a batch that could still roll back (e.g. broadcasting the new state).
+   * Not called again if the process dies before it runs: for hints, not for anything durable.
    */
   afterCommit?(result: R): void;
   /** Told about every failed round (also logged); the processor keeps retrying regardless. */
@@ -31,18 +32,30 @@ export interface LogProcessor {
   /** Finishes the batch in progress (committing it), then stops. */
   stop(): Promise<void>;
   /**
-   * Resolves once this processor's checkpoint has reached the end of the log as it stood when
-   * a round starting after this call read it (whichever replica did the work).
+   * Resolves once every event committed before this call has been handled (by whichever replica
+   * holds the name): a round found nothing left to read, and its horizon had passed every
+   * transaction that had started before the call. So it also waits for transactions still open
+   * at the call (anywhere in the cluster) to end.
    */
   waitUntilCaughtUp(): Promise<void>;
 }
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
+/** Re-read delay while committed events wait behind an older open transaction (readAll's heldBack). */
+const HELD_BACK_POLL_MS = 25;
 
-type RoundOutcome<R> =
-  | { kind: 'handled'; full: boolean; result?: { value: R } } // this replica held the lock and read a batch
-  | { kind: 'locked'; caughtUp: boolean }; // another replica holds it
+interface RoundOutcome<R> {
+  /** A full batch was handled: there is probably more. */
+  readonly full: boolean;
+  /** Nothing left to read below the horizon after this round (whichever replica did the work). */
+  readonly caughtUp: boolean;
+  /** The horizon of the round's read (see ReadAllResult). */
+  readonly horizon: bigint;
+  readonly heldBack: boolean;
+  /** What `handle` returned, when this replica handled a batch. */
+  readonly result?: { value: R };
+}
 
 /**
  * Follows the global log from a named checkpoint. Each round is ONE transaction:
@@ -58,9 +71,10 @@ type RoundOutcome<R> =
  * The advisory lock assigns no transaction id, so a waiting or idle processor holds back no
  * other reader's horizon; only the handler's own writes do, until COMMIT: keep batches short.
  *
- * Full batch → next round at once. Otherwise wait for a wake-up (onAppended) or pollIntervalMs.
- * A failed round is logged, reported to onError, and retried after a growing backoff: the
- * processor never stops on its own.
+ * Full batch → next round at once. Events held back by an older open transaction → look again
+ * shortly. Otherwise wait for a wake-up (onAppended) or pollIntervalMs. A failed round is
+ * logged, reported to onError, and retried after a growing backoff: the processor never stops
+ * on its own.
  */
 export function startLogProcessor<R = void>(store: PostgresEventStore, db: Database, options: LogProcessorOptions<R>): LogProcessor {
   const { name, types, batchSize, pollIntervalMs, handle, afterCommit, onError } = options;
@@ -71,8 +85,7 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
   let woken = false;
   let wakeSleeper: (() => void) | undefined;
   let stopSleeper: (() => void) | undefined;
-  let roundsStarted = 0;
-  const caughtUpWaiters: { afterRound: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  const caughtUpWaiters: { target: bigint; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   const wake = () => {
     woken = true;
@@ -102,17 +115,18 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       if (!locked) {
         // Another replica is on it. Still answer "caught up?" from its committed checkpoint.
         const ahead = await store.readAll({ after: from, limit: 1, types }, tx);
-        return { kind: 'locked', caughtUp: ahead.events.length === 0 };
+        return { full: false, caughtUp: ahead.events.length === 0, horizon: BigInt(ahead.horizon), heldBack: ahead.heldBack };
       }
-      const { events, position } = await store.readAll({ after: from, limit: batchSize, types }, tx);
+      const { events, position, horizon, heldBack } = await store.readAll({ after: from, limit: batchSize, types }, tx);
       const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
       if (!samePosition(from, position)) await store.saveCheckpoint(name, position, tx);
-      return { kind: 'handled', full: events.length === batchSize, result };
+      const full = events.length === batchSize;
+      return { full, caughtUp: !full, horizon: BigInt(horizon), heldBack, result };
     });
 
-  const settleWaiters = (roundNumber: number) => {
+  const settleWaiters = (horizon: bigint) => {
     for (let i = caughtUpWaiters.length - 1; i >= 0; i--) {
-      if (caughtUpWaiters[i].afterRound < roundNumber) caughtUpWaiters.splice(i, 1)[0].resolve();
+      if (horizon >= caughtUpWaiters[i].target) caughtUpWaiters.splice(i, 1)[0].resolve();
     }
   };
 
@@ -122,21 +136,21 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
     let failures = 0;
     while (!stopping) {
       woken = false;
-      const roundNumber = ++roundsStarted;
       try {
         const outcome = await round();
         failures = 0;
-        if (outcome.kind === 'handled' && outcome.result && afterCommit) {
+        if (outcome.result && afterCommit) {
           try {
             afterCommit(outcome.result.value);
           } catch (hookError) {
             logLine('error', 'log processor afterCommit threw', { processor: name, error: hookError });
           }
         }
-        const caughtUp = outcome.kind === 'handled' ? !outcome.full : outcome.caughtUp;
-        if (caughtUp) settleWaiters(roundNumber);
-        if (outcome.kind === 'handled' && outcome.full) continue;
-        await pause(pollIntervalMs, true);
+        if (outcome.caughtUp) settleWaiters(outcome.horizon);
+        if (outcome.full) continue;
+        // Events held back by an older open transaction become readable when it ends, and that
+        // may notify nobody (it need not have appended anything): look again soon.
+        await pause(outcome.heldBack ? Math.min(HELD_BACK_POLL_MS, pollIntervalMs) : pollIntervalMs, true);
       } catch (error) {
         failures++;
         logLine('error', 'log processor round failed; retrying', { processor: name, failures, error });
@@ -160,10 +174,14 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       await running;
       for (const waiter of caughtUpWaiters.splice(0)) waiter.reject(new Error(`Log processor "${name}" stopped`));
     },
-    waitUntilCaughtUp() {
-      if (stopping) return Promise.reject(new Error(`Log processor "${name}" is stopped`));
+    async waitUntilCaughtUp() {
+      if (stopping) throw new Error(`Log processor "${name}" is stopped`);
+      // Every transaction that committed before now has an id below this snapshot's xmax; a
+      // round whose horizon is at or past it had every one of them readable.
+      const [{ xmax }] = await db.query<{ xmax: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xmax');
       return new Promise<void>((resolve, reject) => {
-        caughtUpWaiters.push({ afterRound: roundsStarted, resolve, reject });
+        if (stopping) return reject(new Error(`Log processor "${name}" is stopped`));
+        caughtUpWaiters.push({ target: BigInt(xmax), resolve, reject });
         wake();
       });
     },

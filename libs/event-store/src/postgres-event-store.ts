@@ -7,6 +7,8 @@ import { readStream, readStreams, ReadStreamOptions, streamVersion } from './rea
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
 const LISTEN_RETRY_MS = 1_000;
+/** Delay of the follow-up hint after a read found events held back (see `readAll`). */
+const HELD_BACK_HINT_MS = 25;
 
 /**
  * The event store on PostgreSQL. Every method takes an optional transaction (`tx`, from
@@ -18,6 +20,7 @@ export class PostgresEventStore {
   private listening: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private closed = false;
+  private heldBackHint: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database) {}
 
@@ -45,9 +48,23 @@ export class PostgresEventStore {
     return streamVersion(tx ?? this.db, streamId);
   }
 
-  /** The global log after `options.after`, in commit-safe order (see read-all.ts). */
-  readAll(options: ReadAllOptions, tx?: Sql): Promise<ReadAllResult> {
-    return readAll(tx ?? this.db, options);
+  /**
+   * The global log after `options.after`, in commit-safe order (see read-all.ts).
+   *
+   * When the read finds committed events held back behind an older open transaction, the
+   * onAppended listeners get another hint shortly: that transaction may end without appending
+   * (so without a NOTIFY), and a reader waiting only for hints would otherwise wait for its poll.
+   */
+  async readAll(options: ReadAllOptions, tx?: Sql): Promise<ReadAllResult> {
+    const result = await readAll(tx ?? this.db, options);
+    if (result.heldBack && this.appendedListeners.size > 0 && !this.heldBackHint && !this.closed) {
+      this.heldBackHint = setTimeout(() => {
+        this.heldBackHint = undefined;
+        this.emitAppended();
+      }, HELD_BACK_HINT_MS);
+      this.heldBackHint.unref();
+    }
+    return result;
   }
 
   /** LOG_START when the reader has never saved one. */
@@ -79,6 +96,7 @@ export class PostgresEventStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.heldBackHint);
     this.appendedListeners.clear();
     await this.unlisten?.();
   }

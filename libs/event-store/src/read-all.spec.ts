@@ -1,11 +1,13 @@
 import type { Sql } from '@assay/database';
 import { comparePositions } from './read-all';
-import { events, gate, Harness, startHarness } from './spec/harness';
+import { events, gate, Harness, logSettled, startHarness, waitFor } from './spec/harness';
 import { LOG_START, LogPosition, StoredEvent } from './types';
 
 /**
  * The global reader must never skip an event, whatever order transactions commit in. The tests
  * share one database; each starts reading where the log ended before it, so it sees only its own.
+ * Where a test expects events to be readable, it first waits for transactions elsewhere on the
+ * server to end (`settle`): they hold the horizon back too.
  */
 describe('PostgresEventStore: readAll', () => {
   let h: Harness;
@@ -31,7 +33,8 @@ describe('PostgresEventStore: readAll', () => {
       this.received.push(...page);
       return page;
     }
-    async drain(limit = 100): Promise<void> {
+    async drain({ limit = 100, settle = true }: { limit?: number; settle?: boolean } = {}): Promise<void> {
+      if (settle) await logSettled(h.db);
       while ((await this.poll(limit)).length === limit);
     }
   }
@@ -39,7 +42,7 @@ describe('PostgresEventStore: readAll', () => {
   /** The end of the log right now, so each test reads only its own events. */
   async function here(): Promise<LogPosition> {
     const reader = new Reader(LOG_START);
-    await reader.drain(1000);
+    await reader.drain({ limit: 1000 });
     return reader.position;
   }
 
@@ -71,10 +74,11 @@ describe('PostgresEventStore: readAll', () => {
     const reader = new Reader(await here());
     const first = await h.store.append([{ streamId: 'page-a', expectedVersion: 'any', events: events(5) }]);
     const second = await h.store.append([{ streamId: 'page-b', expectedVersion: 'any', events: events(3) }]);
+    await logSettled(h.db);
     const page1 = await reader.poll(4);
     expect(page1.map((e) => e.eventId)).toEqual(first.events.slice(0, 4).map((e) => e.eventId));
     expect(reader.position).toEqual({ transactionId: first.events[3].transactionId, globalPosition: first.events[3].globalPosition });
-    await reader.drain(4);
+    await reader.drain({ limit: 4 });
     expect(reader.received.map((e) => e.eventId)).toEqual([...first.events, ...second.events].map((e) => e.eventId));
     expect(await reader.poll()).toEqual([]);
     expect(reader.received[0]).toEqual(first.events[0]); // same shape as append returns
@@ -95,7 +99,10 @@ describe('PostgresEventStore: readAll', () => {
     );
     expect(naive.global_position).toBe(t2.events[0].globalPosition);
     // This one waits: T1 is still running, so nothing at or above its transaction id is read.
-    await reader.drain();
+    const held = await h.store.readAll({ after: reader.position, limit: 100 });
+    expect(held.events).toEqual([]);
+    expect(held.heldBack).toBe(true); // T2's committed event waits behind T1
+    await reader.drain({ settle: false });
     expect(reader.received).toEqual([]);
     const beforeCommit = reader.position;
 
@@ -107,6 +114,9 @@ describe('PostgresEventStore: readAll', () => {
     expect(reader.received.map((e) => e.streamId)).toEqual(['ooo-t1', 'ooo-t2']);
     expect(reader.received.map((e) => e.eventId)).toEqual([t1Stored.eventId, t2.events[0].eventId]);
     expect(comparePositions(reader.position, beforeCommit)).toBeGreaterThan(0);
+    const after = await h.store.readAll({ after: reader.position, limit: 100 });
+    expect(after.heldBack).toBe(false);
+    expect(BigInt(after.horizon)).toBeGreaterThan(BigInt(t2.events[0].transactionId));
   });
 
   it('delivers an earlier transaction that commits first, and a later one afterwards, each exactly once', async () => {
@@ -128,8 +138,12 @@ describe('PostgresEventStore: readAll', () => {
     await appendedA.promise;
     await tA; // T_a commits while T_b is open
 
-    await reader.drain();
-    expect(reader.received.map((e) => e.streamId)).toEqual(['ooo-a']); // below T_b's id: final
+    // T_a is below T_b's id, so readable now (once transactions elsewhere on the server end).
+    await waitFor(async () => {
+      await reader.drain({ settle: false });
+      return reader.received.length > 0;
+    });
+    expect(reader.received.map((e) => e.streamId)).toEqual(['ooo-a']);
     tB.release();
     await tB.done;
     await reader.drain();
@@ -200,6 +214,7 @@ describe('PostgresEventStore: readAll', () => {
 
     // Nothing but other types: the position still moves, so they are not scanned again.
     await h.store.append([{ streamId: 'types-2', expectedVersion: 'any', events: events(3, 'Other') }]);
+    await logSettled(h.db);
     const page = await reader.poll(10);
     expect(page).toEqual([]);
     expect(reader.position).toEqual(await here());
@@ -214,7 +229,8 @@ describe('PostgresEventStore: readAll', () => {
     const reader = new Reader(await here(), ['Wanted']);
     const open = await openAppend('types-open', 'Wanted');
     await h.store.append([{ streamId: 'types-after', expectedVersion: 'any', events: events(2, 'Other') }]);
-    await reader.drain();
+    await reader.drain({ settle: false });
+    expect(reader.received).toEqual([]);
     const stuck = reader.position;
     open.release();
     await open.done;

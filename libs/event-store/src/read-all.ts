@@ -21,51 +21,59 @@ import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
  * events: a small transaction id can own a large position and vice versa.
  *
  * Rolled-back transactions leave holes in global_position; nothing waits for them. The cost: one
- * long-running writing transaction anywhere in the database holds the horizon back for every
- * reader until it ends (idle_in_transaction_session_timeout is the backstop).
+ * long-running writing transaction anywhere in the cluster (transaction ids are cluster-wide)
+ * holds the horizon back for every reader until it ends; idle_in_transaction_session_timeout is
+ * the backstop.
  */
 export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
   const { after, limit, types } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
   const filtered = types !== undefined;
-  if (filtered && types.length === 0) return { events: [], position: await tailPosition(sql, after) };
+  const matchNothing = filtered && types.length === 0;
 
   // One statement, one snapshot: the horizon and the rows below it are read together. The left
   // join keeps the horizon row even when no event qualifies.
-  const rows = await sql.query<{ horizon: string } & Partial<StoredEventRow>>(
-    `with horizon as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
-     select h.xmin::text as horizon, e.*
+  const rows = await sql.query<{ horizon: string; held_back: boolean } & Partial<StoredEventRow>>(
+    `with horizon as (
+       select s.horizon_xid,
+              -- visible (committed) rows at or above the horizon: readable once it moves on.
+              -- (Not named "xmin": that is also a system column of every table.)
+              exists (select 1 from assay_events e where e.transaction_id >= s.horizon_xid) as held_back
+         from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon_xid) s
+     )
+     select h.horizon_xid::text as horizon, h.held_back, e.*
        from horizon h
        left join lateral (
          select ${STORED_EVENT_COLUMNS}
            from assay_events
           where (transaction_id, global_position) > ($1::xid8, $2::bigint)
-            and transaction_id < h.xmin
+            and transaction_id < h.horizon_xid
             ${filtered ? 'and type = any($4::text[])' : ''}
           order by transaction_id, global_position
           limit $3
-       ) e on true`,
+       ) e on ${matchNothing ? 'false' : 'true'}`,
     filtered ? [after.transactionId, after.globalPosition, limit, types] : [after.transactionId, after.globalPosition, limit],
   );
+  const { horizon, held_back: heldBack } = rows[0];
   const events = rows.filter((row) => row.event_id != null).map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
-  if (!filtered || events.length === limit) return { events, position: last };
+  if (!filtered || events.length === limit) return { events, position: last, horizon, heldBack };
 
   // A filtered reader that got less than a full page has seen every matching row below the
   // horizon; move its position past the non-matching ones too, so it does not scan them again.
   // The horizon is passed in, not recomputed: rows below it are final, rows above it unread.
-  return { events, position: await tailPosition(sql, last, rows[0].horizon) };
+  return { events, position: await tailPosition(sql, last, horizon), horizon, heldBack };
 }
 
-/** The last row below `horizon` (default: the current one), or `from` if that is further on. */
-async function tailPosition(sql: Sql, from: LogPosition, horizon?: string): Promise<LogPosition> {
+/** The last row below `horizon`, or `from` if that is further on. */
+async function tailPosition(sql: Sql, from: LogPosition, horizon: string): Promise<LogPosition> {
   const [row] = await sql.query<{ transaction_id: string; global_position: number }>(
     `select transaction_id::text as transaction_id, global_position
        from assay_events
-      where transaction_id < ${horizon === undefined ? 'pg_snapshot_xmin(pg_current_snapshot())' : '$1::xid8'}
+      where transaction_id < $1::xid8
       order by transaction_id desc, global_position desc
       limit 1`,
-    horizon === undefined ? [] : [horizon],
+    [horizon],
   );
   if (!row) return from;
   const tail = { transactionId: row.transaction_id, globalPosition: asSafeNumber(row.global_position, 'global_position') };

@@ -69,4 +69,15 @@ export interface ReadAllResult {
   readonly events: readonly StoredEvent[];
   /** Where the next read starts. Advances past filtered-out events too. */
   readonly position: LogPosition;
+  /**
+   * The readable end of the log at this read: pg_snapshot_xmin of its snapshot (xid8, decimal).
+   * Every transaction below it had finished; events of transactions at or above it come later.
+   */
+  readonly horizon: string;
+  /**
+   * Committed events exist at or above the horizon: an older transaction that is still running
+   * holds them back. They become readable when it ends, which may send no notification (if it
+   * appended nothing), so a reader should look again soon rather than wait for a hint.
+   */
+  readonly heldBack: boolean;
 }

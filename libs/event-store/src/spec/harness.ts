@@ -1,4 +1,4 @@
-import { Database } from '@assay/database';
+import { Database, Sql } from '@assay/database';
 import { createTestDatabase, TestDatabase } from '@assay/testing';
 import { PostgresEventStore } from '../postgres-event-store';
 import { eventStoreMigrations } from '../schema/migrations';
@@ -60,4 +60,18 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
   return { promise, open };
+}
+
+/**
+ * Waits until every transaction that started before this call has ended, so everything committed
+ * so far is readable by readAll. Transaction ids are cluster-wide: other test files (and other
+ * people's test runs) on the same server can hold the horizon back for a moment. Never call it
+ * while the test itself holds a writing transaction open.
+ */
+export async function logSettled(sql: Sql): Promise<void> {
+  const [{ xmax }] = await sql.query<{ xmax: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xmax');
+  await waitFor(async () => {
+    const [{ passed }] = await sql.query<{ passed: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 as passed', [xmax]);
+    return passed;
+  });
 }
