@@ -50,7 +50,9 @@ export async function startServiceStack(options: { scoringProcesses?: number; en
   };
   const processes: ServiceProcess[] = [];
   const start = (name: ServiceName, extraEnv: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', `services/${name}/src/main.ts`], {
+    // STACK_NODE_ARGS: extra node flags for the services, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '-r', '@swc-node/register', `services/${name}/src/main.ts`], {
       cwd: ROOT,
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -58,7 +58,7 @@ export class JetStreamBus implements EventBus {
     private readonly logger: BusLogger,
     options: JetStreamBusOptions,
   ) {
-    this.publisher = new JetStreamPublisher(js, subjects, streamSettings.name, options.publishWindow ?? 1024, options.pubAckTimeoutMs ?? 5000);
+    this.publisher = new JetStreamPublisher(nc, subjects, streamSettings.name, options.publishWindow ?? 1024, options.pubAckTimeoutMs ?? 5000);
     this.broadcaster = new NatsBroadcaster(nc, subjects, logger);
     this.pullSettings = { pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5000), batchLingerMs: options.batchLingerMs ?? 2 };
   }
@@ -155,6 +155,7 @@ export class JetStreamBus implements EventBus {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.consumers].map((c) => c.stop()));
+      this.publisher.close();
       if (!this.nc.isClosed()) await this.nc.drain();
     })();
     return this.closing;
