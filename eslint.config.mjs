@@ -22,9 +22,10 @@ export default [
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:testing'] },
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:data', 'type:feature', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:data', 'type:testing'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:data', 'type:feature', 'type:testing'] },
+            { sourceTag: 'type:composition', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:data', 'type:feature'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:data', 'type:feature', 'type:composition', 'type:testing'] },
             // The all-in-one process composes the services' modules; nothing else may import a service.
-            { sourceTag: 'type:launcher', onlyDependOnLibsWithTags: ['type:app', 'type:contracts', 'type:domain', 'type:data', 'type:feature'] },
+            { sourceTag: 'type:launcher', onlyDependOnLibsWithTags: ['type:app', 'type:contracts', 'type:domain', 'type:data', 'type:feature', 'type:composition'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:data', 'type:feature', 'type:domain', 'type:app', 'type:launcher'] },
           ],
         },

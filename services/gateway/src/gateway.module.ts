@@ -3,15 +3,13 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Inject, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
-import { CsvExportController } from './csv-export';
+import { API_MODULES } from './api-modules';
 import { GATEWAY_DEPS, GATEWAY_LOGGER, type GatewayDeps } from './deps';
 import { formatClientError, logOperationErrors } from './errors';
 import { HealthController } from './http';
 import { createDefaultLogger, type GatewayLogger } from './logger';
-import { RootResolver, RunResolver } from './resolvers';
 import { RunUpdatesHub } from './run-updates';
 import { DateTimeScalar, JSONScalar } from './scalars';
-import { GATEWAY_TYPE_DEFS } from './schema';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -69,7 +67,7 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy {
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           path: GRAPHQL_PATH,
-          typeDefs: GATEWAY_TYPE_DEFS,
+          typeDefs: API_MODULES.map((api) => api.typeDefs),
           resolvers: { JSON: JSONScalar, DateTime: DateTimeScalar },
           include: [GatewayModule],
           playground: false,
@@ -82,13 +80,12 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy {
           },
         }),
       ],
-      controllers: [CsvExportController, HealthController],
+      controllers: [...API_MODULES.flatMap((api) => api.controllers ?? []), HealthController],
       providers: [
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: GATEWAY_LOGGER, useValue: logger },
         { provide: RunUpdatesHub, useFactory: () => new RunUpdatesHub(deps.bus, logger) },
-        RootResolver,
-        RunResolver,
+        ...API_MODULES.flatMap((api) => api.resolvers),
       ],
       exports: [RunUpdatesHub],
     };

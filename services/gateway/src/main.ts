@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import { JetStreamBus } from '@assay/bus';
-import { connectRunsBackend } from '@assay/runs';
+import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
 import { createGatewayApp } from './create-gateway-app';
 import { createDefaultLogger } from './logger';
@@ -15,11 +15,11 @@ async function main(): Promise<void> {
   const logger = createDefaultLogger();
   const env = serviceEnv('gateway');
   const port = intEnv('PORT', 4000);
-  const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
+  const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-gateway' });
   const app = await createGatewayApp({
-    commands: backend.commands,
-    queries: backend.queries,
+    commands: backend.runs.commands,
+    queries: backend.runs.queries,
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

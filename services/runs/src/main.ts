@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
-import { connectRunsBackend } from '@assay/runs';
+import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
@@ -10,7 +10,7 @@ import { RunsModule } from './runs.module';
 async function main(): Promise<void> {
   const logger = pino({ name: 'runs', level: process.env.LOG_LEVEL ?? 'info' });
   const env = serviceEnv('runs');
-  const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
+  const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({

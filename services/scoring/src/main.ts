@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { JetStreamBus } from '@assay/bus';
-import { connectRunsBackend } from '@assay/runs';
+import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { scoringConsumerOptions } from './scoring-config';
 import { bootstrapScoring, createScoringLogger } from './scoring.module';
@@ -16,14 +16,14 @@ async function main(): Promise<void> {
   const logger = createScoringLogger();
   const consumer = scoringConsumerOptions(); // refuse bad SCORING_* values before connecting anywhere
   const env = serviceEnv('scoring');
-  const backend = await connectRunsBackend({ url: env.databaseUrl, applicationName: 'assay-scoring' });
+  const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-scoring' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-scoring', logger });
 
   const app = await bootstrapScoring({
     bus,
-    metricsOfRun: (runId) => backend.commands.metricsOfRun(runId),
+    metricsOfRun: (runId) => backend.runs.commands.metricsOfRun(runId),
     recordOutcomes: async (outcomes) => {
-      await backend.commands.recordOutcomes(outcomes);
+      await backend.runs.commands.recordOutcomes(outcomes);
     },
     logger,
     consumer,

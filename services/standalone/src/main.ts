@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
 import { InProcessBus } from '@assay/bus';
-import { connectRunsBackend } from '@assay/runs';
+import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
@@ -23,20 +23,20 @@ async function main(): Promise<void> {
 
   const postgres = await startEmbeddedPostgres(dataDir, log);
   log('embedded PostgreSQL started', { dataDir });
-  const backend = await connectRunsBackend({ url: postgres.url, applicationName: 'assay' });
+  const backend = await connectBackend({ url: postgres.url, applicationName: 'assay' });
   const bus = new InProcessBus({ store: backend.store, pollIntervalMs: 250 });
 
   const runs = await NestFactory.createApplicationContext(RunsModule.forRoot({ db: backend.db, store: backend.store, bus }), { logger: false });
   await runs.init();
   const scoring = await bootstrapScoring({
     bus,
-    metricsOfRun: (runId) => backend.commands.metricsOfRun(runId),
-    recordOutcomes: async (outcomes) => void (await backend.commands.recordOutcomes(outcomes)),
+    metricsOfRun: (runId) => backend.runs.commands.metricsOfRun(runId),
+    recordOutcomes: async (outcomes) => void (await backend.runs.commands.recordOutcomes(outcomes)),
   });
   await scoring.init();
   const gateway = await createGatewayApp({
-    commands: backend.commands,
-    queries: backend.queries,
+    commands: backend.runs.commands,
+    queries: backend.runs.queries,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });

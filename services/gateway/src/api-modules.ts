@@ -1,0 +1,20 @@
+import type { Type } from '@nestjs/common';
+import { RootResolver, RunResolver } from './resolvers';
+import { CsvExportController } from './csv-export';
+import { GATEWAY_TYPE_DEFS } from './schema';
+
+/**
+ * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
+ * `extend type Query { … }`), its resolvers and its HTTP controllers. A new capability adds a
+ * folder (e.g. `src/testsets/`) and one line here; nothing else in the gateway changes.
+ */
+export interface ApiModule {
+  readonly name: string;
+  readonly typeDefs: string;
+  readonly resolvers: readonly Type<unknown>[];
+  readonly controllers?: readonly Type<unknown>[];
+}
+
+export const API_MODULES: readonly ApiModule[] = [
+  { name: 'runs', typeDefs: GATEWAY_TYPE_DEFS, resolvers: [RootResolver, RunResolver], controllers: [CsvExportController] },
+];
