@@ -17,7 +17,7 @@ async function main(): Promise<void> {
       db: backend.db,
       store: backend.store,
       bus,
-      startRelay: () => startRelay({ store: backend.store, db: backend.db, bus }),
+      startRelay: () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }),
     }),
     { logger: false },
   );
@@ -31,6 +31,12 @@ async function main(): Promise<void> {
     await bus.close();
     await backend.close();
   }, (msg, extra) => logger.info(extra ?? {}, msg));
+}
+
+/** ASSAY_RELAY_EVENT_TYPES: comma-separated event types to publish to JetStream (default: all). */
+function relayEventTypes(): string[] | undefined {
+  const types = (process.env.ASSAY_RELAY_EVENT_TYPES ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return types.length ? types : undefined;
 }
 
 main().catch((error) => {

@@ -12,6 +12,11 @@ export interface RelayOptions {
   readonly batchSize?: number;
   /** Longest wait between rounds when no onAppended hint comes. Default 1000. */
   readonly pollIntervalMs?: number;
+  /**
+   * Event types to publish (default: all). JetStream is transport for the consumers that exist;
+   * types no JetStream consumer reads need not cost a publish and a stored message each.
+   */
+  readonly types?: readonly string[];
   /** Checkpoint and advisory-lock name. Default 'relay'. */
   readonly name?: string;
   /** How often a progress line is logged while events flow. Default 10 s. */
@@ -47,6 +52,7 @@ export function startRelay(options: RelayOptions): Relay {
   const processor = startLogProcessor(options.store, options.db, {
     name,
     batchSize: options.batchSize ?? 1000,
+    types: options.types,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     async handle(events) {
       // Throws if any PubAck is missing: the round rolls back and the processor retries it.
