@@ -3,7 +3,7 @@ import { appendEvents, EVENTS_CHANNEL } from './append';
 import { loadCheckpoint, saveCheckpoint } from './checkpoints';
 import { logLine } from './log';
 import { readAll } from './read-all';
-import { readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
+import { readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
 const LISTEN_RETRY_MS = 1_000;
@@ -42,6 +42,11 @@ export class PostgresEventStore {
 
   readStreams(streamIds: readonly string[], tx?: Sql): Promise<Map<string, StoredEvent[]>> {
     return readStreams(tx ?? this.db, streamIds);
+  }
+
+  /** Events by global position, e.g. the RecordAdded a read model row points to. */
+  readEventsAt(globalPositions: readonly number[], tx?: Sql): Promise<StoredEvent[]> {
+    return readEventsAt(tx ?? this.db, globalPositions);
   }
 
   streamVersion(streamId: string, tx?: Sql): Promise<number> {

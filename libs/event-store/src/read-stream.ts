@@ -45,3 +45,13 @@ export async function streamVersion(sql: Sql, streamId: string): Promise<number>
   );
   return row?.version ?? 0;
 }
+
+/** Events by global position (the primary key), in position order; unknown positions are skipped. */
+export async function readEventsAt(sql: Sql, globalPositions: readonly number[]): Promise<StoredEvent[]> {
+  if (globalPositions.length === 0) return [];
+  const rows = await sql.query<StoredEventRow>(
+    `select ${STORED_EVENT_COLUMNS} from assay_events where global_position = any($1::bigint[]) order by global_position`,
+    [globalPositions],
+  );
+  return rows.map(toStoredEvent);
+}

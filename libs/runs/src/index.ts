@@ -6,3 +6,5 @@ export * from './read-models/run-projector';
 export * from './read-models/read-model-migrations';
 export * from './read-models/run-projections';
 export * from './runs-backend';
+export * from './reconcile/unscored-records';
+export * from './reconcile/reconciler';

@@ -4,6 +4,7 @@ import { connectRunsBackend, RunsBackend } from './runs-backend';
 import { RunView } from './types';
 import { RunCommands } from './commands/run-commands';
 import { startRunProjections } from './read-models/run-projections';
+import { republishUnscoredRecords } from './reconcile/unscored-records';
 import type { LogProcessor } from '@assay/event-store';
 
 /**
@@ -171,6 +172,29 @@ describe('runs: commands and read models', () => {
     expect(runs.items.map((i) => i.node.id)).toEqual([second.id]);
     const older = await backend.queries.listRuns(project.id, { first: 1, after: runs.endCursor });
     expect(older.items.map((i) => i.node.id)).toEqual([run.id]);
+  });
+
+  it('finds records still lacking a score and publishes their RecordAdded again', async () => {
+    const { run, metrics } = await setUp();
+    const [scored, halfScored, unscored] = await backend.commands.addRecords(run.id, [{}, {}, {}]);
+    await backend.commands.recordOutcomes([
+      score(run.id, scored.id, metrics[0], 1),
+      score(run.id, scored.id, metrics[1], 1),
+      score(run.id, halfScored.id, metrics[0], 1),
+    ]);
+    await settled(run.id);
+    const published: string[] = [];
+    const bus = { publish: async (events: readonly { type: string; data: unknown }[]) => void published.push(...events.map((e) => `${e.type}:${(e.data as { recordId: string }).recordId}`)) };
+    const sweep = () => republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 0, limit: 10_000 });
+
+    await sweep();
+    expect(published).toEqual(expect.arrayContaining([`RecordAdded:${halfScored.id}`, `RecordAdded:${unscored.id}`]));
+    expect(published).not.toContain(`RecordAdded:${scored.id}`);
+
+    // Young records are left to the normal path.
+    published.length = 0;
+    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 60_000 });
+    expect(published.filter((p) => p.endsWith(unscored.id))).toEqual([]);
   });
 
   it('broadcasts each changed run after its batch commits', async () => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
+import { startReconciler } from '@assay/runs';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
@@ -18,6 +19,15 @@ async function main(): Promise<void> {
       store: backend.store,
       bus,
       startRelay: () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }),
+      startReconciler: () =>
+        startReconciler({
+          db: backend.db,
+          store: backend.store,
+          bus,
+          olderThanMs: intEnv('ASSAY_RECONCILE_AFTER_MS', 5 * 60_000),
+          intervalMs: intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000),
+          log: (msg, extra) => logger.info(extra ?? {}, msg),
+        }),
     }),
     { logger: false },
   );

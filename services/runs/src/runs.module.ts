@@ -15,6 +15,8 @@ export interface RunsModuleOptions {
    * log itself, so the embedded process passes none.
    */
   readonly startRelay?: () => LogProcessor;
+  /** Sweeps for records left unscored (service mode: republishes them to JetStream). */
+  readonly startReconciler?: () => { stop(): Promise<void> };
 }
 
 export const RUNS_OPTIONS = Symbol('RUNS_OPTIONS');
@@ -27,14 +29,15 @@ export const RUNS_OPTIONS = Symbol('RUNS_OPTIONS');
 @Injectable()
 export class RunsProcessors implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = pino({ name: 'runs', level: process.env.LOG_LEVEL ?? 'info' });
-  private running: LogProcessor[] = [];
+  private running: { stop(): Promise<void> }[] = [];
 
   constructor(@Inject(RUNS_OPTIONS) private readonly options: RunsModuleOptions) {}
 
   onApplicationBootstrap(): void {
-    const { db, store, bus, startRelay } = this.options;
+    const { db, store, bus, startRelay, startReconciler } = this.options;
     this.running.push(startRunProjections({ db, store, bus }));
     if (startRelay) this.running.push(startRelay());
+    if (startReconciler) this.running.push(startReconciler());
     this.logger.info({ relay: Boolean(startRelay) }, 'runs service following the event log');
   }
 
