@@ -7,7 +7,7 @@
  */
 import { Database } from '@assay/database';
 import { createTestDatabase } from '@assay/testing';
-import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
+import { eventStoreMigrations, PostgresEventStore } from '../src';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 20);

@@ -10,9 +10,9 @@ import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
-import { createGatewayApp } from '../../gateway/src';
-import { RunsModule } from '../../runs/src/runs.module';
-import { bootstrapScoring } from '../../scoring/src/scoring.module';
+import { createGatewayApp } from '@assay/gateway-service';
+import { RunsModule } from '@assay/runs-service';
+import { bootstrapScoring } from '@assay/scoring-service';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 async function main(): Promise<void> {

@@ -1,5 +1,11 @@
 import type { DomainEvent } from '@assay/contracts';
-import type { Decider } from '@assay/domain';
+
+/** The shape of a decider (see @assay/domain); restated here so the test helpers do not depend on the domain. */
+interface Decider<C, S, E> {
+  decide(command: C, state: S): readonly E[];
+  evolve(state: S, event: E): S;
+  initialState(): S;
+}
 
 /**
  * Given/when/then specs for deciders:
