@@ -24,6 +24,12 @@ export const RunCreated = Type.Object({
   projectId: Type.String(),
   notes: Type.String(),
   metrics: Type.Array(MetricSnapshot),
+  // Issue 3, optional and so still v1: events written before have none of them, and a run made
+  // without a testset or system version leaves them out.
+  testsetId: Type.Optional(Type.String()),
+  /** The testset's size when the run was made. */
+  numExpectedRecords: Type.Optional(Type.Integer({ minimum: 0 })),
+  systemVersionId: Type.Optional(Type.String()),
 });
 export const RecordAdded = Type.Object({
   runId: Type.String(),
@@ -55,6 +61,64 @@ export const ScoringFailed = Type.Object({
 });
 export const RunNotesUpdated = Type.Object({ runId: Type.String(), notes: Type.String() });
 
+// Testsets (issue 3). A testset's stream holds its definition; each testcase has its own stream,
+// so a 100,000-row import appends to many small streams instead of growing one without bound.
+export const FieldMapping = Type.Object({
+  inputs: Type.Array(Type.String()),
+  expected: Type.Array(Type.String()),
+  metadata: Type.Array(Type.String()),
+});
+export const ValidationErrorEntry = Type.Object({ path: Type.String(), message: Type.String() });
+export const TestsetCreated = Type.Object({
+  testsetId: Type.String(),
+  projectId: Type.String(),
+  name: Type.String({ minLength: 1 }),
+  description: Type.String(),
+  jsonSchema: Json,
+  fieldMapping: FieldMapping,
+  /** Grows by one whenever jsonSchema changes: testcases record the revision they were checked against. */
+  schemaRevision: Type.Integer({ minimum: 1 }),
+});
+/** The whole definition after the change; `droppedMappings` lists fields unmapped because the new schema lacks them. */
+export const TestsetUpdated = Type.Object({
+  testsetId: Type.String(),
+  name: Type.String({ minLength: 1 }),
+  description: Type.String(),
+  jsonSchema: Json,
+  fieldMapping: FieldMapping,
+  schemaRevision: Type.Integer({ minimum: 1 }),
+  droppedMappings: Type.Array(Type.String()),
+});
+const TestcaseData = {
+  testsetId: Type.String(),
+  testcaseId: Type.String(),
+  jsonData: Type.Record(Type.String(), Json),
+  /** The testset's schemaRevision the data was validated against, and what that found. */
+  schemaRevision: Type.Integer({ minimum: 1 }),
+  validationErrors: Type.Array(ValidationErrorEntry),
+};
+export const TestcaseAdded = Type.Object(TestcaseData);
+export const TestcaseUpdated = Type.Object(TestcaseData);
+
+// Systems (issue 3): one stream per system with its immutable versions; a per-project name
+// reservation stream makes "name unique per project" an append with expectedVersion 'no_stream'.
+export const SystemCreated = Type.Object({
+  systemId: Type.String(),
+  projectId: Type.String(),
+  name: Type.String({ minLength: 1 }),
+  description: Type.String(),
+});
+export const SystemNameReserved = Type.Object({ projectId: Type.String(), name: Type.String(), systemId: Type.String() });
+export const SystemVersionCreated = Type.Object({
+  systemId: Type.String(),
+  versionId: Type.String(),
+  name: Type.String({ minLength: 1 }),
+  config: Json,
+  /** Canonical JSON of config (keys sorted): equal configs, equal text. */
+  configHash: Type.String(),
+});
+export const ProductionVersionSet = Type.Object({ systemId: Type.String(), versionId: Type.String() });
+
 export const eventSchemas = {
   ProjectCreated,
   MetricCreated,
@@ -63,6 +127,14 @@ export const eventSchemas = {
   ScoreRecorded,
   ScoringFailed,
   RunNotesUpdated,
+  TestsetCreated,
+  TestsetUpdated,
+  TestcaseAdded,
+  TestcaseUpdated,
+  SystemCreated,
+  SystemNameReserved,
+  SystemVersionCreated,
+  ProductionVersionSet,
 } satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof eventSchemas;
@@ -80,6 +152,14 @@ export type RecordAdded = DomainEvent<'RecordAdded'>;
 export type ScoreRecorded = DomainEvent<'ScoreRecorded'>;
 export type ScoringFailed = DomainEvent<'ScoringFailed'>;
 export type RunNotesUpdated = DomainEvent<'RunNotesUpdated'>;
+export type TestsetCreated = DomainEvent<'TestsetCreated'>;
+export type TestsetUpdated = DomainEvent<'TestsetUpdated'>;
+export type TestcaseAdded = DomainEvent<'TestcaseAdded'>;
+export type TestcaseUpdated = DomainEvent<'TestcaseUpdated'>;
+export type SystemCreated = DomainEvent<'SystemCreated'>;
+export type SystemNameReserved = DomainEvent<'SystemNameReserved'>;
+export type SystemVersionCreated = DomainEvent<'SystemVersionCreated'>;
+export type ProductionVersionSet = DomainEvent<'ProductionVersionSet'>;
 
 /** The schema version written for each event type today. */
 export const currentSchemaVersion: Record<EventType, number> = {
@@ -90,4 +170,12 @@ export const currentSchemaVersion: Record<EventType, number> = {
   ScoreRecorded: 1,
   ScoringFailed: 1,
   RunNotesUpdated: 1,
+  TestsetCreated: 1,
+  TestsetUpdated: 1,
+  TestcaseAdded: 1,
+  TestcaseUpdated: 1,
+  SystemCreated: 1,
+  SystemNameReserved: 1,
+  SystemVersionCreated: 1,
+  ProductionVersionSet: 1,
 };

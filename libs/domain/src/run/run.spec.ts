@@ -51,6 +51,25 @@ describe('run decider', () => {
       .when({ type: 'AddRecords', runId: 'r1', records: [{ recordId: 'x', testcaseId: null, inputs: undefined, outputs: 'hi', expected: undefined }] })
       .then([{ type: 'RecordAdded', data: { runId: 'r1', recordId: 'x', testcaseId: null, inputs: null, outputs: 'hi', expected: null } }]));
 
+  it('binds a run to a testset (with its size) and a system version', () =>
+    spec
+      .given([])
+      .when({ type: 'CreateRun', runId: 'r1', projectId: 'p1', notes: '', metrics: [exact], testset: { testsetId: 't1', size: 3 }, systemVersionId: 'sv1' })
+      .then([{ type: 'RunCreated', data: { ...runCreated.data, testsetId: 't1', numExpectedRecords: 3, systemVersionId: 'sv1' } }]));
+
+  it('records of a testset run may carry a testcase id of that testset, and no other', () => {
+    const bound: RunCreated = { type: 'RunCreated', data: { ...runCreated.data, testsetId: 't1', numExpectedRecords: 2 } };
+    const known = new Set(['tc1']);
+    spec.given([bound]).when({ type: 'AddRecords', runId: 'r1', records: [record(1)], testcasesOfTestset: known }).then([recordAdded(1)]);
+    spec
+      .given([bound])
+      .when({ type: 'AddRecords', runId: 'r1', records: [{ ...record(3), testcaseId: null }], testcasesOfTestset: known })
+      .then([{ type: 'RecordAdded', data: { runId: 'r1', ...record(3), testcaseId: null } }]);
+    spec.given([bound]).when({ type: 'AddRecords', runId: 'r1', records: [record(1), record(2)], testcasesOfTestset: known }).thenThrows('TESTCASE_NOT_FOUND');
+    // A run without a testset keeps testcase ids free-form.
+    spec.given([runCreated]).when({ type: 'AddRecords', runId: 'r1', records: [record(2)] }).then([recordAdded(2)]);
+  });
+
   it('updates notes, and an unchanged note appends nothing', () => {
     spec.given([runCreated]).when({ type: 'UpdateRunNotes', runId: 'r1', notes: 'baseline' }).then([
       { type: 'RunNotesUpdated', data: { runId: 'r1', notes: 'baseline' } },

@@ -17,6 +17,10 @@ export interface CreateRun {
   readonly notes: string;
   /** Pinned by the handler from the metrics' streams at this moment. */
   readonly metrics: readonly MetricSnapshot[];
+  /** The testset the run evaluates (same project; checked by the handler) and its size now. */
+  readonly testset?: { readonly testsetId: string; readonly size: number } | null;
+  /** The system version under test (same project; checked by the handler). */
+  readonly systemVersionId?: string | null;
 }
 
 export interface NewRecord {
@@ -31,6 +35,12 @@ export interface AddRecords {
   readonly type: 'AddRecords';
   readonly runId: string;
   readonly records: readonly NewRecord[];
+  /**
+   * For a run bound to a testset: which of the records' testcase ids are testcases of that
+   * testset (looked up by the handler). Records of such a run may carry a testcaseId, and when
+   * they do it must be one of these.
+   */
+  readonly testcasesOfTestset?: ReadonlySet<string>;
 }
 
 export interface UpdateRunNotes {
@@ -51,6 +61,7 @@ export type RunState =
       readonly metrics: readonly MetricSnapshot[];
       readonly notes: string;
       readonly numRecords: number;
+      readonly testsetId?: string;
     };
 
 const MAX_NOTES_LENGTH = 100_000;
@@ -76,10 +87,14 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
           throw new AssayError('BAD_USER_INPUT', 'metricIds lists a metric twice; list each metric once.');
         }
         assertNotes(command.notes);
+        const catalog = {
+          ...(command.testset ? { testsetId: command.testset.testsetId, numExpectedRecords: command.testset.size } : {}),
+          ...(command.systemVersionId ? { systemVersionId: command.systemVersionId } : {}),
+        };
         return [
           {
             type: 'RunCreated',
-            data: { runId: command.runId, projectId: command.projectId, notes: command.notes, metrics: [...command.metrics] },
+            data: { runId: command.runId, projectId: command.projectId, notes: command.notes, metrics: [...command.metrics], ...catalog },
           },
         ];
       }
@@ -90,6 +105,17 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
             'TOO_MANY_RECORDS',
             `${command.records.length} records in one call; send at most ${MAX_RECORDS_PER_CALL} per addRecords call.`,
           );
+        }
+        if (state.testsetId) {
+          const known = command.testcasesOfTestset ?? new Set<string>();
+          const unknown = command.records.find((r) => r.testcaseId !== null && !known.has(r.testcaseId));
+          if (unknown) {
+            throw new AssayError(
+              'TESTCASE_NOT_FOUND',
+              `Testcase ${unknown.testcaseId} is not in testset ${state.testsetId}, which this run evaluates: use a testcase id of that testset, or leave testcaseId out. Nothing was added.`,
+              { testcaseId: unknown.testcaseId },
+            );
+          }
         }
         return command.records.map((record) => ({
           type: 'RecordAdded' as const,
@@ -122,6 +148,7 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
           metrics: event.data.metrics,
           notes: event.data.notes,
           numRecords: 0,
+          ...(event.data.testsetId ? { testsetId: event.data.testsetId } : {}),
         };
       case 'RecordAdded':
         return state.exists ? { ...state, numRecords: state.numRecords + 1 } : state;
