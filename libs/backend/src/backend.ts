@@ -1,3 +1,4 @@
+import { accessMigrations, ApiKeys } from '@assay/access';
 import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
 import { readModelMigrations, RunCommands, RunQueries } from '@assay/runs';
@@ -8,12 +9,14 @@ import { readModelMigrations, RunCommands, RunQueries } from '@assay/runs';
  * through here, so a new capability is wired once: its migrations go in `migrations`, its command
  * and query objects in `Backend`.
  */
-export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations];
+export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations, ...accessMigrations];
 
 export interface Backend {
   readonly db: Database;
   readonly store: PostgresEventStore;
   readonly runs: { readonly commands: RunCommands; readonly queries: RunQueries };
+  /** API keys: authentication (from the keys' streams, cached ≤ 2 s) and key management. */
+  readonly access: ApiKeys;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export async function connectBackend(options: { url: string; applicationName: st
     db,
     store,
     runs: { commands: new RunCommands(store, runQueries), queries: runQueries },
+    access: new ApiKeys(store, db),
     async close() {
       await store.close();
       await db.close();

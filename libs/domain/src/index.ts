@@ -1,5 +1,6 @@
 export * from './decider/decider';
 export * from './project/project';
+export * from './api-key/api-key';
 export * from './metric/metric';
 export * from './metric/passing';
 export * from './metric/heuristic-config';

@@ -1,3 +1,4 @@
+import { startAccessProjections } from '@assay/access';
 import type { EventBus } from '@assay/bus';
 import type { Database } from '@assay/database';
 import type { LogProcessor, PostgresEventStore } from '@assay/event-store';
@@ -36,6 +37,7 @@ export class RunsProcessors implements OnApplicationBootstrap, BeforeApplication
   onApplicationBootstrap(): void {
     const { db, store, bus, startRelay, startReconciler } = this.options;
     this.running.push(startRunProjections({ db, store, bus }));
+    this.running.push(startAccessProjections({ db, store }));
     if (startRelay) this.running.push(startRelay());
     if (startReconciler) this.running.push(startReconciler());
     this.logger.info({ relay: Boolean(startRelay) }, 'runs service following the event log');

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'RUN_NOT_FOUND'
   | 'METRIC_NOT_FOUND'
   | 'PROJECT_NOT_FOUND'
+  | 'API_KEY_NOT_FOUND'
   | 'TOO_MANY_RECORDS'
   | 'PAYLOAD_TOO_LARGE'
   | 'INVALID_JSON'

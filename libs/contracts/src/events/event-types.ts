@@ -119,6 +119,25 @@ export const SystemVersionCreated = Type.Object({
 });
 export const ProductionVersionSet = Type.Object({ systemId: Type.String(), versionId: Type.String() });
 
+// API keys (issue 3): one stream per key, `apikey-<keyId>`. The key itself is never stored: only
+// its SHA-256, so the gateway can check a presented key against its stream (see @assay/access).
+export const ApiKeyCreated = Type.Object({
+  keyId: Type.String({ pattern: '^[a-z0-9]{12}$' }),
+  /** null: an admin key (every project); otherwise the one project the key reaches. */
+  projectId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String({ minLength: 1 }),
+  /** The part of the key that identifies it without revealing it, e.g. `assay_k3v9x0q2m1ab`. */
+  prefix: Type.String(),
+  /** Lower-case hex SHA-256 of the whole key (UTF-8). */
+  keyHash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  /** The key that created this one; null when made at start-up (ASSAY_INIT_API_KEY, first start). */
+  createdByKeyId: Type.Union([Type.String(), Type.Null()]),
+});
+export const ApiKeyRevoked = Type.Object({
+  keyId: Type.String(),
+  revokedByKeyId: Type.Union([Type.String(), Type.Null()]),
+});
+
 export const eventSchemas = {
   ProjectCreated,
   MetricCreated,
@@ -127,6 +146,8 @@ export const eventSchemas = {
   ScoreRecorded,
   ScoringFailed,
   RunNotesUpdated,
+  ApiKeyCreated,
+  ApiKeyRevoked,
   TestsetCreated,
   TestsetUpdated,
   TestcaseAdded,
@@ -152,6 +173,8 @@ export type RecordAdded = DomainEvent<'RecordAdded'>;
 export type ScoreRecorded = DomainEvent<'ScoreRecorded'>;
 export type ScoringFailed = DomainEvent<'ScoringFailed'>;
 export type RunNotesUpdated = DomainEvent<'RunNotesUpdated'>;
+export type ApiKeyCreated = DomainEvent<'ApiKeyCreated'>;
+export type ApiKeyRevoked = DomainEvent<'ApiKeyRevoked'>;
 export type TestsetCreated = DomainEvent<'TestsetCreated'>;
 export type TestsetUpdated = DomainEvent<'TestsetUpdated'>;
 export type TestcaseAdded = DomainEvent<'TestcaseAdded'>;
@@ -170,6 +193,8 @@ export const currentSchemaVersion: Record<EventType, number> = {
   ScoreRecorded: 1,
   ScoringFailed: 1,
   RunNotesUpdated: 1,
+  ApiKeyCreated: 1,
+  ApiKeyRevoked: 1,
   TestsetCreated: 1,
   TestsetUpdated: 1,
   TestcaseAdded: 1,
