@@ -2,6 +2,8 @@ import type { Type } from '@nestjs/common';
 import { RootResolver, RunResolver } from './resolvers';
 import { CsvExportController } from './csv-export';
 import { GATEWAY_TYPE_DEFS } from './schema';
+import { ACCESS_TYPE_DEFS } from './access/schema';
+import { ApiKeysResolver } from './access/api-keys.resolver';
 
 /**
  * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
@@ -17,4 +19,5 @@ export interface ApiModule {
 
 export const API_MODULES: readonly ApiModule[] = [
   { name: 'runs', typeDefs: GATEWAY_TYPE_DEFS, resolvers: [RootResolver, RunResolver], controllers: [CsvExportController] },
+  { name: 'access', typeDefs: ACCESS_TYPE_DEFS, resolvers: [ApiKeysResolver] },
 ];

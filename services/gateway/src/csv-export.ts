@@ -8,9 +8,13 @@ import { GATEWAY_DEPS, GATEWAY_LOGGER, type GatewayDeps } from './deps';
 import { errorBody, INTERNAL_MESSAGE } from './errors';
 import { sendJson, describeError } from './http';
 import type { GatewayLogger } from './logger';
+import { CurrentPrincipal, type Principal } from './auth/access';
+import { runNotFound, visibleTo } from './auth/scoped';
 
 /**
  * GET /runs/:id/export.csv — every record of a run with its scores, streamed.
+ * Needs `Authorization: Bearer <key>` (the global ApiKeyGuard: 401 UNAUTHENTICATED without one); a run
+ * of another project answers 404 RUN_NOT_FOUND, exactly as a missing run does.
  *
  * Format (RFC 4180): UTF-8, CRLF line ends, a field is quoted when it contains a comma, a double
  * quote (doubled inside) or a line break. `?bom=1` prefixes a UTF-8 byte-order mark for Excel.
@@ -42,15 +46,21 @@ export class CsvExportController {
   ) {}
 
   @Get('runs/:id/export.csv')
-  async export(@Param('id') runId: string, @Query('bom') bom: string | undefined, @Res() res: ServerResponse): Promise<void> {
+  async export(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') runId: string,
+    @Query('bom') bom: string | undefined,
+    @Res() res: ServerResponse,
+  ): Promise<void> {
     let run: RunView | null;
     let records: AsyncIterator<RecordView>;
     let first: IteratorResult<RecordView>;
     try {
-      run = await this.deps.queries.getRun(runId);
+      // A run of another project is answered exactly as a missing one.
+      run = visibleTo(principal, await this.deps.queries.getRun(runId));
       if (!run) {
         this.logger.info({ method: 'GET', url: `/runs/${runId}/export.csv`, status: 404, code: 'RUN_NOT_FOUND' }, 'http request rejected');
-        sendJson(res, 404, errorBody('RUN_NOT_FOUND', `Run "${runId}" does not exist: check the run id (createRun returns it).`));
+        sendJson(res, 404, errorBody('RUN_NOT_FOUND', runNotFound(runId).message));
         return;
       }
       // Read the first record before committing to a 200, so that an early failure is a proper error response.

@@ -1,3 +1,4 @@
+import type { AccessApi } from '@assay/access';
 import type { EventBus } from '@assay/bus';
 import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
 import type { GatewayLogger } from './logger';
@@ -6,6 +7,8 @@ import type { GatewayLogger } from './logger';
 export interface GatewayDeps {
   readonly commands: RunCommandsApi;
   readonly queries: RunQueriesApi;
+  /** API keys: authenticates every call (see auth/api-key-auth.ts) and manages keys. */
+  readonly access: AccessApi;
   /** Only `onBroadcast` is used: live run updates. */
   readonly bus: Pick<EventBus, 'onBroadcast'>;
   /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */

@@ -1,9 +1,20 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { Inject, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { API_MODULES } from './api-modules';
+import { ApiKeyGuard, GraphqlAuthMiddleware, WebSocketSessions } from './auth/api-key-auth';
 import { GATEWAY_DEPS, GATEWAY_LOGGER, type GatewayDeps } from './deps';
 import { formatClientError, logOperationErrors } from './errors';
 import { HealthController } from './http';
@@ -56,11 +67,17 @@ function webSocketErrorHooks(logger: GatewayLogger) {
  * `createGatewayApp`, which does all of that).
  */
 @Module({})
-export class GatewayModule implements OnModuleInit, OnModuleDestroy {
-  constructor(@Inject(RunUpdatesHub) private readonly hub: RunUpdatesHub) {}
+export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule {
+  constructor(
+    @Inject(RunUpdatesHub) private readonly hub: RunUpdatesHub,
+    @Inject(WebSocketSessions) private readonly sessions: WebSocketSessions,
+  ) {}
 
   static forRoot(deps: GatewayDeps): DynamicModule {
     const logger = deps.logger ?? createDefaultLogger();
+    // API keys: /graphql over HTTP (GraphqlAuthMiddleware), controllers (ApiKeyGuard, global),
+    // graphql-ws (the sessions' hooks). See auth/api-key-auth.ts.
+    const sessions = new WebSocketSessions(() => deps.access, logger);
     return {
       module: GatewayModule,
       imports: [
@@ -74,9 +91,12 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy {
           introspection: true,
           includeStacktraceInErrorResponses: false,
           formatError: (formatted, error) => formatClientError(formatted, error, logger),
+          // HTTP: the principal the middleware established; graphql-ws: the socket's.
+          context: (arg: { req?: { principal?: unknown } } & Parameters<WebSocketSessions['contextOf']>[0]) =>
+            arg.req ? { req: arg.req, principal: arg.req.principal } : sessions.contextOf(arg),
           plugins: [errorLoggingPlugin(logger)],
           subscriptions: {
-            'graphql-ws': { path: GRAPHQL_PATH, ...webSocketErrorHooks(logger) },
+            'graphql-ws': { path: GRAPHQL_PATH, ...webSocketErrorHooks(logger), ...sessions.hooks() },
           },
         }),
       ],
@@ -85,17 +105,26 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy {
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: GATEWAY_LOGGER, useValue: logger },
         { provide: RunUpdatesHub, useFactory: () => new RunUpdatesHub(deps.bus, logger) },
+        { provide: WebSocketSessions, useValue: sessions },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        GraphqlAuthMiddleware,
         ...API_MODULES.flatMap((api) => api.resolvers),
       ],
       exports: [RunUpdatesHub],
     };
   }
 
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(GraphqlAuthMiddleware).forRoutes({ path: GRAPHQL_PATH, method: RequestMethod.ALL });
+  }
+
   onModuleInit(): void {
     this.hub.start();
+    this.sessions.start();
   }
 
   onModuleDestroy(): void {
     this.hub.stop();
+    this.sessions.stop();
   }
 }

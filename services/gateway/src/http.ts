@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GATEWAY_DEPS, GATEWAY_LOGGER, type GatewayDeps } from './deps';
 import { errorBody } from './errors';
 import type { GatewayLogger } from './logger';
+import { Public } from './auth/public';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -62,7 +63,8 @@ export function installBodyParser(app: NestExpressApplication, logger: GatewayLo
   });
 }
 
-/** GET /healthz: the process is alive. GET /readyz: its dependencies answer (503 when not, or after 5 s). */
+/** GET /healthz: the process is alive. GET /readyz: its dependencies answer (503 when not, or after 5 s). Open: no API key. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -3,8 +3,11 @@
  * (default 4000) is where GraphQL (HTTP and WebSocket), the CSV export and the health endpoints
  * listen. Stateless: run as many replicas as needed behind a load balancer (every replica
  * receives every live-update broadcast). The all-in-one process imports GatewayModule instead.
+ * ASSAY_INIT_API_KEY (optional): an admin key to create at first start, for headless set-up;
+ * a malformed value stops start-up.
  */
 import 'reflect-metadata';
+import { ensureInitApiKey, initApiKeyFromEnv } from '@assay/access';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
@@ -15,11 +18,14 @@ async function main(): Promise<void> {
   const logger = createDefaultLogger();
   const env = serviceEnv('gateway');
   const port = intEnv('PORT', 4000);
+  const initApiKey = initApiKeyFromEnv(); // before connecting: a malformed value fails fast
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
+  if (initApiKey) await ensureInitApiKey(backend.access, initApiKey, (msg, extra) => logger.info(extra ?? {}, msg));
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-gateway' });
   const app = await createGatewayApp({
     commands: backend.runs.commands,
     queries: backend.runs.queries,
+    access: backend.access,
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

@@ -13,6 +13,8 @@ import type {
 } from '@assay/runs';
 import { GATEWAY_DEPS, type GatewayDeps } from './deps';
 import { RunUpdatesHub } from './run-updates';
+import { assertAdmin, canAccessProject, CurrentPrincipal, type Principal } from './auth/access';
+import { requireProject, requireRun, runNotFound, visibleTo } from './auth/scoped';
 
 /** A Relay-style connection from a Page. */
 export interface Connection<T> {
@@ -47,47 +49,62 @@ export class RootResolver {
     @Inject(RunUpdatesHub) private readonly hub: RunUpdatesHub,
   ) {}
 
+  // Authorization: every operation takes the caller's principal. An object of another project
+  // answers exactly as a missing id does (null, or the same *_NOT_FOUND error): see auth/scoped.ts.
+
   @Query('project')
-  project(@Args('id') id: string): Promise<ProjectView | null> {
+  async project(@CurrentPrincipal() principal: Principal, @Args('id') id: string): Promise<ProjectView | null> {
+    if (!canAccessProject(principal, id)) return null;
     return this.deps.queries.getProject(id);
   }
 
   @Query('metric')
-  metric(@Args('id') id: string): Promise<MetricView | null> {
-    return this.deps.queries.getMetric(id);
+  async metric(@CurrentPrincipal() principal: Principal, @Args('id') id: string): Promise<MetricView | null> {
+    return visibleTo(principal, await this.deps.queries.getMetric(id));
   }
 
   @Query('run')
-  run(@Args('id') id: string): Promise<RunView | null> {
-    return this.deps.queries.getRun(id);
+  async run(@CurrentPrincipal() principal: Principal, @Args('id') id: string): Promise<RunView | null> {
+    return visibleTo(principal, await this.deps.queries.getRun(id));
   }
 
   @Query('runs')
   async runs(
+    @CurrentPrincipal() principal: Principal,
     @Args('projectId') projectId: string,
     @Args('first') first?: number | null,
     @Args('after') after?: string | null,
   ): Promise<Connection<RunView>> {
+    await requireProject(this.deps, principal, projectId);
     return toConnection(await this.deps.queries.listRuns(projectId, { first, after }));
   }
 
   @Mutation('createProject')
-  createProject(@Args('input') input: { name: string }): Promise<ProjectView> {
+  createProject(@CurrentPrincipal() principal: Principal, @Args('input') input: { name: string }): Promise<ProjectView> {
+    assertAdmin(principal);
     return this.deps.commands.createProject({ name: input.name });
   }
 
   @Mutation('createMetric')
-  createMetric(@Args('input') input: CreateMetricInput): Promise<MetricView> {
+  async createMetric(@CurrentPrincipal() principal: Principal, @Args('input') input: CreateMetricInput): Promise<MetricView> {
+    await requireProject(this.deps, principal, input.projectId);
     return this.deps.commands.createMetric(input);
   }
 
   @Mutation('createRun')
-  createRun(@Args('input') input: { projectId: string; metricIds: string[]; notes?: string | null }): Promise<RunView> {
+  async createRun(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: { projectId: string; metricIds: string[]; notes?: string | null },
+  ): Promise<RunView> {
+    // Metrics (and anything else the input names) must be of this project: the backend refuses
+    // others exactly as missing ones.
+    await requireProject(this.deps, principal, input.projectId);
     return this.deps.commands.createRun({ projectId: input.projectId, metricIds: input.metricIds, notes: input.notes });
   }
 
   @Mutation('addRecords')
-  addRecords(@Args('runId') runId: string, @Args('records') records: RecordInput[]): Promise<RecordView[]> {
+  async addRecords(@CurrentPrincipal() principal: Principal, @Args('runId') runId: string, @Args('records') records: RecordInput[]): Promise<RecordView[]> {
+    await requireRun(this.deps, principal, runId);
     if (records.length > MAX_RECORDS_PER_CALL) {
       throw new AssayError(
         'TOO_MANY_RECORDS',
@@ -99,7 +116,8 @@ export class RootResolver {
   }
 
   @Mutation('updateRunNotes')
-  updateRunNotes(@Args('runId') runId: string, @Args('notes') notes: string): Promise<RunView> {
+  async updateRunNotes(@CurrentPrincipal() principal: Principal, @Args('runId') runId: string, @Args('notes') notes: string): Promise<RunView> {
+    await requireRun(this.deps, principal, runId);
     return this.deps.commands.updateRunNotes(runId, notes);
   }
 
@@ -108,13 +126,11 @@ export class RootResolver {
    * is read, so an update that lands in between is not lost (and never overtaken by the older snapshot).
    */
   @Subscription('runUpdated', { resolve: (view: RunView) => view })
-  async runUpdated(@Args('runId') runId: string): Promise<AsyncIterableIterator<RunView>> {
+  async runUpdated(@CurrentPrincipal() principal: Principal, @Args('runId') runId: string): Promise<AsyncIterableIterator<RunView>> {
     const stream = this.hub.open(runId);
     try {
-      const snapshot = await this.deps.queries.getRun(runId);
-      if (!snapshot) {
-        throw new AssayError('RUN_NOT_FOUND', `Run "${runId}" does not exist: check the run id (createRun returns it).`, { runId });
-      }
+      const snapshot = visibleTo(principal, await this.deps.queries.getRun(runId));
+      if (!snapshot) throw runNotFound(runId);
       stream.offer(snapshot);
       return stream;
     } catch (error) {

@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import type { RecordView, RunQueriesApi } from '@assay/runs';
 import { boot, type Booted } from './boot';
 import type { FakeRuns } from './fakes';
-import { sleep, waitFor } from './helpers';
+import { auth, sleep, waitFor } from './helpers';
 
 describe('GET /runs/:id/export.csv', () => {
   let g: Booted;
@@ -37,7 +37,7 @@ describe('GET /runs/:id/export.csv', () => {
     g.runs.score(run.id, r2.id, { metricId: accuracy.id, value: null, passed: null, reasoning: null, error: { code: 'HEURISTIC_FAILED', reason: 'regex, invalid' } });
     g.runs.score(run.id, r4.id, { metricId: accuracy.id, value: 0, passed: false, reasoning: '\tleading tab', error: null });
 
-    const res = await fetch(`${g.base}/runs/${run.id}/export.csv`);
+    const res = await fetch(`${g.base}/runs/${run.id}/export.csv`, { headers: auth() });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="run-${run.id}.csv"`);
@@ -84,14 +84,14 @@ describe('GET /runs/:id/export.csv', () => {
   it('adds a UTF-8 BOM on request', async () => {
     const project = await g.runs.createProject({ name: 'bom' });
     const run = await g.runs.createRun({ projectId: project.id, metricIds: [] });
-    const res = await fetch(`${g.base}/runs/${run.id}/export.csv?bom=1`);
+    const res = await fetch(`${g.base}/runs/${run.id}/export.csv?bom=1`, { headers: auth() });
     const bytes = Buffer.from(await res.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes.subarray(3).toString('utf8')).toBe('record_id,testcase_id,inputs,outputs,expected\r\n');
   });
 
   it('answers 404 with code RUN_NOT_FOUND for an unknown run', async () => {
-    const res = await fetch(`${g.base}/runs/run_missing/export.csv`);
+    const res = await fetch(`${g.base}/runs/run_missing/export.csv`, { headers: auth() });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
     expect(await res.json()).toEqual({ errors: [{ message: expect.stringContaining('run_missing'), extensions: { code: 'RUN_NOT_FOUND' } }] });
@@ -138,7 +138,7 @@ describe('CSV export streaming', () => {
     const project = await g.runs.createProject({ name: 'big' });
     const run = await g.runs.createRun({ projectId: project.id, metricIds: [] });
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpGet(`${g.base}/runs/${run.id}/export.csv`, resolve);
+      const req = httpGet(`${g.base}/runs/${run.id}/export.csv`, { headers: auth() }, resolve);
       req.on('error', reject);
     });
     expect(response.statusCode).toBe(200);

@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { resolve } from 'node:path';
+import { ensureInitApiKey, initApiKeyFromEnv, issueFirstAdminKey } from '@assay/access';
 import { InProcessBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal } from '@assay/runtime';
@@ -20,10 +21,12 @@ async function main(): Promise<void> {
   const log = (msg: string, extra: object = {}) => logger.info(extra, msg);
   const port = intEnv('PORT', 4000);
   const dataDir = resolve(process.env.ASSAY_DATA_DIR ?? '.assay-data');
+  const initApiKey = initApiKeyFromEnv(); // a malformed ASSAY_INIT_API_KEY stops start-up here
 
   const postgres = await startEmbeddedPostgres(dataDir, log);
   log('embedded PostgreSQL started', { dataDir });
   const backend = await connectBackend({ url: postgres.url, applicationName: 'assay' });
+  if (initApiKey) await ensureInitApiKey(backend.access, initApiKey, log);
   const bus = new InProcessBus({ store: backend.store, pollIntervalMs: 250 });
 
   const runs = await NestFactory.createApplicationContext(RunsModule.forRoot({ db: backend.db, store: backend.store, bus }), { logger: false });
@@ -37,15 +40,22 @@ async function main(): Promise<void> {
   const gateway = await createGatewayApp({
     commands: backend.runs.commands,
     queries: backend.runs.queries,
+    access: backend.access,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });
   await gateway.listen(port);
 
+  // First start (the database never had an admin key, and ASSAY_INIT_API_KEY is unset): make one
+  // and print it, once. Made only now that the server listens, so a start that fails (port taken)
+  // leaves it to the next one. Never logged: stdout only.
+  const firstAdminKey = await issueFirstAdminKey(backend.access);
+
   const url = `http://localhost:${port}/graphql`;
-  logger.info({ url, dataDir }, 'Assay is running');
-  // Plain line for people: the URL to open.
-  process.stdout.write(`\nAssay is running at ${url}\n\n`);
+  logger.info({ url, dataDir, firstAdminKeyPrinted: Boolean(firstAdminKey) }, 'Assay is running');
+  // Plain lines for people: the URL to open, and on first start the admin key to call it with.
+  const keyLine = firstAdminKey ? `Admin API key (shown only this once; store it now): ${firstAdminKey}\n` : '';
+  process.stdout.write(`\nAssay is running at ${url}\n${keyLine}\n`);
 
   onShutdownSignal(async () => {
     await gateway.close();

@@ -20,16 +20,27 @@ export function assertProjectAccess(principal: Principal, projectId: string | nu
   if (principal.projectId !== projectId) throw notFound();
 }
 
+/** Whether the principal reaches objects of `projectId` (for reads that answer null instead of throwing). */
+export function canAccessProject(principal: Principal, projectId: string | null | undefined): boolean {
+  if (!projectId) return false;
+  return principal.kind === 'admin' || principal.projectId === projectId;
+}
+
 export function assertAdmin(principal: Principal): void {
   if (principal.kind !== 'admin') {
     throw new AssayError('FORBIDDEN', 'This operation needs an admin API key.');
   }
 }
 
-/** The principal of the current GraphQL operation (HTTP or WebSocket). */
+/** The principal of the current GraphQL operation (HTTP or WebSocket) or controller route (HTTP). */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const gql = GqlExecutionContext.create(context).getContext<{ principal?: Principal; req?: { principal?: Principal } }>();
-  const principal = gql.principal ?? gql.req?.principal;
+  let principal: Principal | undefined;
+  if (context.getType() === 'http') {
+    principal = context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+  } else {
+    const gql = GqlExecutionContext.create(context).getContext<{ principal?: Principal; req?: { principal?: Principal } }>();
+    principal = gql.principal ?? gql.req?.principal;
+  }
   if (!principal) throw new AssayError('UNAUTHENTICATED', 'Send an API key: `Authorization: Bearer <key>` (or `{ "authorization": "Bearer <key>" }` in the graphql-ws connection_init payload).');
   return principal;
 });
