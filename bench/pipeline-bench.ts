@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { collectUntil, gql, wsClient } from '../test/support/graphql-client';
+import { authHeaders, collectUntil, gql, wsClient } from '../test/support/graphql-client';
 import { createRunWithTwoMetrics, makeRecord, RUN_FIELDS, RunSnapshot } from '../test/support/run-flow';
 import { startServiceStack } from '../test/support/service-stack';
 
@@ -55,7 +55,7 @@ async function main() {
         while (next < bodies.length) {
           const body = bodies[next++];
           const t0 = performance.now();
-          const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body });
           const json = (await res.json()) as { errors?: unknown[] };
           if (json.errors) throw new Error(JSON.stringify(json.errors));
           callTimes.push(performance.now() - t0);

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { collectUntil, gql, wsClient } from '../support/graphql-client';
+import { authHeaders, collectUntil, gql, wsClient } from '../support/graphql-client';
 import { addRecordsInBatches, allRecords, createRunWithTwoMetrics, RUN_FIELDS, RunSnapshot, scoreAnomalies } from '../support/run-flow';
 import { expectOneScoreEventPerRecordAndMetric, waitForStatus } from '../support/run-checks';
 import { ServiceStack, startServiceStack } from '../support/service-stack';
@@ -67,7 +67,7 @@ describe('service mode, end to end', () => {
     await gql(stack.httpUrl, 'mutation ($id: ID!) { addRecords(runId: $id, records: [{ testcaseId: "=HYPERLINK(\\"http://x\\")", outputs: { answer: "=1+1" }, expected: { answer: "=1+1" } }]) { id } }', { id: run.id });
     await waitForStatus(stack, run.id, 'COMPLETED');
 
-    const response = await fetch(`${stack.baseUrl}/runs/${run.id}/export.csv`);
+    const response = await fetch(`${stack.baseUrl}/runs/${run.id}/export.csv`, { headers: authHeaders() });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/csv');
     const rows: string[][] = parse(await response.text(), { relax_column_count: false });

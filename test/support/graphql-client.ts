@@ -1,5 +1,24 @@
 import { createClient, Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { generateApiKey } from '@assay/access';
+
+/**
+ * The admin key of the stacks these tests start: service-stack.ts passes it as ASSAY_INIT_API_KEY
+ * to every process, and the helpers below send it unless told otherwise (`useApiKey`, or a key
+ * argument). A fresh one per test process.
+ */
+export const E2E_ADMIN_KEY = generateApiKey().key;
+let defaultApiKey: string | null = E2E_ADMIN_KEY;
+
+/** Sends `key` from now on (e.g. the admin key `npm start` printed); null: no key. */
+export function useApiKey(key: string | null): void {
+  defaultApiKey = key;
+}
+
+/** `Authorization: Bearer <key>` for fetch (the current default key unless given). */
+export function authHeaders(key: string | null = defaultApiKey): Record<string, string> {
+  return key === null ? {} : { authorization: `Bearer ${key}` };
+}
 
 export interface GraphQLResponse<T> {
   data?: T;
@@ -7,8 +26,8 @@ export interface GraphQLResponse<T> {
 }
 
 /** POSTs one operation; returns data or throws with the error codes in the message. */
-export async function gql<T = any>(httpUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await rawGql<T>(httpUrl, query, variables);
+export async function gql<T = any>(httpUrl: string, query: string, variables: Record<string, unknown> = {}, key: string | null = defaultApiKey): Promise<T> {
+  const response = await rawGql<T>(httpUrl, query, variables, key);
   if (response.errors?.length) {
     const error = new Error(response.errors.map((e) => `${e.extensions?.code}: ${e.message}`).join('; '));
     Object.assign(error, { errors: response.errors });
@@ -17,13 +36,14 @@ export async function gql<T = any>(httpUrl: string, query: string, variables: Re
   return response.data as T;
 }
 
-export async function rawGql<T = any>(httpUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  const res = await fetch(httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+export async function rawGql<T = any>(httpUrl: string, query: string, variables: Record<string, unknown> = {}, key: string | null = defaultApiKey): Promise<GraphQLResponse<T>> {
+  const res = await fetch(httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(key) }, body: JSON.stringify({ query, variables }) });
   return (await res.json()) as GraphQLResponse<T>;
 }
 
-export function wsClient(wsUrl: string): Client {
-  return createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+export function wsClient(wsUrl: string, key: string | null = defaultApiKey): Client {
+  const connectionParams = key === null ? undefined : { authorization: `Bearer ${key}` };
+  return createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
 }
 
 /**

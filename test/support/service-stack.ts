@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createTestDatabase, TestDatabase, testNatsUrl, uniqueBusPrefix } from '@assay/testing';
+import { E2E_ADMIN_KEY } from './graphql-client';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -21,6 +22,8 @@ export interface ServiceStack {
   readonly wsUrl: string;
   readonly baseUrl: string;
   readonly database: TestDatabase;
+  /** The admin key every process was started with (ASSAY_INIT_API_KEY); the graphql-client helpers send it. */
+  readonly adminKey: string;
   readonly processes: ServiceProcess[];
   start(name: ServiceName, extraEnv?: Record<string, string>): ServiceProcess;
   stop(): Promise<void>;
@@ -46,6 +49,7 @@ export async function startServiceStack(options: { scoringProcesses?: number; en
     PORT: String(port),
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     ASSAY_LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    ASSAY_INIT_API_KEY: E2E_ADMIN_KEY,
     ...options.env,
   };
   const processes: ServiceProcess[] = [];
@@ -74,6 +78,7 @@ export async function startServiceStack(options: { scoringProcesses?: number; en
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     baseUrl: `http://127.0.0.1:${port}`,
     database,
+    adminKey: env.ASSAY_INIT_API_KEY,
     processes,
     start,
     logs: () => processes.map((p) => `--- ${p.name} (pid ${p.child.pid}, exit ${p.child.exitCode ?? p.child.signalCode ?? 'running'})\n${p.output.join('')}`).join('\n'),

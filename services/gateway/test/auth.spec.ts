@@ -72,7 +72,7 @@ describe('gateway authentication', () => {
     expect(await anonymous.json()).toEqual({ errors: [{ message: expect.stringMatching(/Send an API key/), extensions: { code: 'UNAUTHENTICATED' } }] });
     const malformed = await fetch(`${g.base}/runs/${run.id}/export.csv`, { headers: { authorization: 'Bearer nope' } });
     expect(malformed.status).toBe(401);
-    expect((await malformed.json()).errors[0].message).toMatch(/malformed/);
+    expect(((await malformed.json()) as any).errors[0].message).toMatch(/malformed/);
     // A route that does not exist is a plain 404 (no controller, so nothing to protect).
     expect((await fetch(`${g.base}/runs/${run.id}/export.tsv`)).status).toBe(404);
     const ok = await fetch(`${g.base}/runs/${run.id}/export.csv`, { headers: auth() });
@@ -140,9 +140,9 @@ describe('gateway authentication', () => {
       expect(listed.body.data.apiKeys).toEqual([{ id, prefix, name: 'ci', projectId, createdAt: expect.any(String), revokedAt: null }]);
       expect(JSON.stringify(listed.body)).not.toContain(key);
       const secret = await gql(g.base, 'query ($p: ID) { apiKeys(projectId: $p) { key } }', { p: projectId });
-      expect(secret.body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(secret.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
       const revoked = await gql(g.base, 'mutation ($id: ID!) { revokeApiKey(id: $id) { key } }', { id });
-      expect(revoked.body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(revoked.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     });
 
     it('lets a project key manage its own project\'s keys, nothing more', async () => {
