@@ -61,8 +61,8 @@ export const ScoringFailed = Type.Object({
 });
 export const RunNotesUpdated = Type.Object({ runId: Type.String(), notes: Type.String() });
 
-// Testsets (issue 3). A testset's stream holds its definition; each testcase has its own stream,
-// so a 100,000-row import appends to many small streams instead of growing one without bound.
+// Testsets (issue 3). A testset's stream holds its definition; its testcases are on a stream of
+// their own, so loading a testset's definition never reads its testcases.
 export const FieldMapping = Type.Object({
   inputs: Type.Array(Type.String()),
   expected: Type.Array(Type.String()),
@@ -89,16 +89,25 @@ export const TestsetUpdated = Type.Object({
   schemaRevision: Type.Integer({ minimum: 1 }),
   droppedMappings: Type.Array(Type.String()),
 });
-const TestcaseData = {
-  testsetId: Type.String(),
+export const TestcaseContent = Type.Object({
   testcaseId: Type.String(),
-  jsonData: Type.Record(Type.String(), Json),
+  /**
+   * The testcase's fields, a JSON object, as JSON text: PostgreSQL's jsonb sorts object keys, and
+   * a testcase must keep its field order (CSV columns, JSONL keys) to round-trip exactly.
+   */
+  jsonText: Type.String(),
   /** The testset's schemaRevision the data was validated against, and what that found. */
   schemaRevision: Type.Integer({ minimum: 1 }),
   validationErrors: Type.Array(ValidationErrorEntry),
-};
-export const TestcaseAdded = Type.Object(TestcaseData);
-export const TestcaseUpdated = Type.Object(TestcaseData);
+});
+/**
+ * Testcases travel in batches (up to 1,000 and about 512 KiB of JSON per event) on the stream
+ * `testcases-<testsetId>`: a 100,000-row import is some hundred events, not 100,000, and every
+ * event stays well under the bus's 1 MiB message limit.
+ */
+export const TestcasesAdded = Type.Object({ testsetId: Type.String(), testcases: Type.Array(TestcaseContent, { minItems: 1 }) });
+/** New data for existing testcases of the testset (each replaces the testcase's jsonText whole). */
+export const TestcasesUpdated = Type.Object({ testsetId: Type.String(), testcases: Type.Array(TestcaseContent, { minItems: 1 }) });
 
 // Systems (issue 3): one stream per system with its immutable versions; a per-project name
 // reservation stream makes "name unique per project" an append with expectedVersion 'no_stream'.
@@ -150,8 +159,8 @@ export const eventSchemas = {
   ApiKeyRevoked,
   TestsetCreated,
   TestsetUpdated,
-  TestcaseAdded,
-  TestcaseUpdated,
+  TestcasesAdded,
+  TestcasesUpdated,
   SystemCreated,
   SystemNameReserved,
   SystemVersionCreated,
@@ -177,8 +186,8 @@ export type ApiKeyCreated = DomainEvent<'ApiKeyCreated'>;
 export type ApiKeyRevoked = DomainEvent<'ApiKeyRevoked'>;
 export type TestsetCreated = DomainEvent<'TestsetCreated'>;
 export type TestsetUpdated = DomainEvent<'TestsetUpdated'>;
-export type TestcaseAdded = DomainEvent<'TestcaseAdded'>;
-export type TestcaseUpdated = DomainEvent<'TestcaseUpdated'>;
+export type TestcasesAdded = DomainEvent<'TestcasesAdded'>;
+export type TestcasesUpdated = DomainEvent<'TestcasesUpdated'>;
 export type SystemCreated = DomainEvent<'SystemCreated'>;
 export type SystemNameReserved = DomainEvent<'SystemNameReserved'>;
 export type SystemVersionCreated = DomainEvent<'SystemVersionCreated'>;
@@ -197,8 +206,8 @@ export const currentSchemaVersion: Record<EventType, number> = {
   ApiKeyRevoked: 1,
   TestsetCreated: 1,
   TestsetUpdated: 1,
-  TestcaseAdded: 1,
-  TestcaseUpdated: 1,
+  TestcasesAdded: 1,
+  TestcasesUpdated: 1,
   SystemCreated: 1,
   SystemNameReserved: 1,
   SystemVersionCreated: 1,

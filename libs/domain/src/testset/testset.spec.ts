@@ -3,7 +3,7 @@ import { deciderSpec } from '@assay/testing';
 import { canonicalJson } from './canonical-json';
 import { compileJsonSchema, validateWith } from './json-schema';
 import { mapTestcase, testsetDecider } from './testset';
-import { testcaseDecider } from './testcase';
+import { decideTestcaseWrites } from './testcase';
 
 const schema = {
   type: 'object',
@@ -104,25 +104,42 @@ describe('testset decider', () => {
   });
 });
 
-describe('testcase decider', () => {
-  const tc = deciderSpec(testcaseDecider);
-  const content = { testsetId: 't1', testcaseId: 'c1', jsonData: { question: 'q' }, schemaRevision: 1, validationErrors: [] };
-  const added = { type: 'TestcaseAdded' as const, data: content };
+describe('testcase writes', () => {
+  const base = { type: 'WriteTestcases' as const, testsetId: 't1', schemaRevision: 2, existing: new Map([['c1', '{"question":"q"}']]), allOrNothing: false };
+  const row = (line: number, jsonData: unknown, id?: string) => ({ line, id, newId: `new${line}`, jsonData, validationErrors: [] });
 
-  it('adds a testcase, keeping its validation errors', () => {
+  it('adds new rows, updates changed ones, skips unchanged ones and keeps validation errors', () => {
     const errors = [{ path: '/answer', message: 'must be string' }];
-    tc.given([]).when({ type: 'AddTestcase', ...content, validationErrors: errors }).then([{ type: 'TestcaseAdded', data: { ...content, validationErrors: errors } }]);
+    const decision = decideTestcaseWrites({
+      ...base,
+      rows: [{ ...row(1, { question: 'a', answer: 1 }), validationErrors: errors }, row(2, { question: 'q' }, 'c1'), row(3, { question: 'new' }, 'c1')],
+    });
+    expect(decision.events).toEqual([
+      { type: 'TestcasesAdded', data: { testsetId: 't1', testcases: [{ testcaseId: 'new1', jsonText: '{"question":"a","answer":1}', schemaRevision: 2, validationErrors: errors }] } },
+      { type: 'TestcasesUpdated', data: { testsetId: 't1', testcases: [{ testcaseId: 'c1', jsonText: '{"question":"new"}', schemaRevision: 2, validationErrors: [] }] } },
+    ]);
+    expect(decision.outcomes.map((o) => [o.outcome, o.invalid])).toEqual([['created', true], ['unchanged', false], ['updated', false]]);
   });
 
-  it('refuses data that is not an object', () => tc.given([]).when({ type: 'AddTestcase', ...content, jsonData: [1] }).thenThrows('BAD_USER_INPUT'));
-
-  it('updates a testcase of the same testset; the same data again appends nothing', () => {
-    tc.given([added]).when({ type: 'UpdateTestcase', ...content, jsonData: { question: 'new' } }).then([{ type: 'TestcaseUpdated', data: { ...content, jsonData: { question: 'new' } } }]);
-    tc.given([added]).when({ type: 'UpdateTestcase', ...content }).then([]);
+  it('field order is part of a testcase (it round-trips through CSV and JSONL)', () => {
+    const decision = decideTestcaseWrites({ ...base, existing: new Map([['c1', '{"a":1,"b":2}']]), rows: [row(1, { b: 2, a: 1 }, 'c1')] });
+    expect(decision.outcomes[0].outcome).toBe('updated');
   });
 
-  it('a testcase of another testset, or none, is not found', () => {
-    tc.given([added]).when({ type: 'UpdateTestcase', ...content, testsetId: 't2' }).thenThrows('TESTCASE_NOT_FOUND');
-    tc.given([]).when({ type: 'UpdateTestcase', ...content }).thenThrows('TESTCASE_NOT_FOUND');
+  it('refuses an id that is not a testcase of this testset, and a row that is not an object, line by line', () => {
+    const decision = decideTestcaseWrites({ ...base, rows: [row(4, { q: 1 }, 'c9'), row(5, [1]), row(6, { q: 2 })] });
+    expect(decision.outcomes.map((o) => [o.line, o.outcome, o.refusal?.code])).toEqual([[4, 'refused', 'TESTCASE_NOT_FOUND'], [5, 'refused', 'BAD_USER_INPUT'], [6, 'created', undefined]]);
+    expect(decision.events).toHaveLength(1);
+  });
+
+  it('all or nothing: one bad row refuses the call', () => {
+    expect(() => decideTestcaseWrites({ ...base, allOrNothing: true, rows: [row(1, { q: 1 }), row(2, 'text')] })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('packs events by count and size', () => {
+    const big = 'x'.repeat(200 * 1024);
+    const decision = decideTestcaseWrites({ ...base, rows: [...Array.from({ length: 1500 }, (_, i) => row(i, { i })), row(2000, { big }), row(2001, { big }), row(2002, { big })] });
+    expect(decision.events.map((e) => e.data.testcases.length)).toEqual([1000, 502, 1]);
+    expect(() => decideTestcaseWrites({ ...base, allOrNothing: true, rows: [row(1, { big: 'x'.repeat(600 * 1024) })] })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
   });
 });

@@ -1,0 +1,413 @@
+import { StringDecoder } from 'node:string_decoder';
+import { Transform, type Readable } from 'node:stream';
+import { parse as parseCsv, type Info } from 'csv-parse';
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import { AssayError, MAX_IMPORT_BYTES, MAX_IMPORT_ROW_BYTES } from '@assay/contracts';
+
+export type ImportFormat = 'csv' | 'tsv' | 'json' | 'jsonl';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'json', 'jsonl'];
+
+/** A row of an import file, parsed: data for a testcase, or the reason it cannot be one. */
+export type ParsedRow =
+  | { readonly kind: 'row'; readonly line: number; readonly id: string | null; readonly jsonData: Record<string, unknown> }
+  | { readonly kind: 'refused'; readonly line: number; readonly code: string; readonly reason: string };
+
+export interface ParseImportOptions {
+  readonly format: ImportFormat;
+  /**
+   * The column (CSV, TSV) or field (JSON, JSONL) that carries a testcase id: a row with one
+   * updates that testcase. null: no id column, every row is a new testcase. Default "id".
+   */
+  readonly idField?: string | null;
+  /** CSV/TSV: whether a column holds JSON other than strings (from the testset's schema); then its cells are read as JSON text. */
+  readonly isJsonColumn?: (column: string) => boolean;
+  /** The whole file; past it, PAYLOAD_TOO_LARGE is thrown from the iteration. */
+  readonly maxBytes?: number;
+  /** One row; a longer one is refused. */
+  readonly maxRowBytes?: number;
+}
+
+/**
+ * Media types an import understands. `format` from `?format=` wins over the Content-Type.
+ */
+export function importFormatOf(contentType: string | undefined, format: string | undefined): ImportFormat {
+  if (format) {
+    const f = format.toLowerCase();
+    if ((IMPORT_FORMATS as readonly string[]).includes(f)) return f as ImportFormat;
+    if (f === 'ndjson') return 'jsonl';
+    throw new AssayError('UNSUPPORTED_MEDIA_TYPE', `format=${format} is not supported: use csv, tsv, json or jsonl.`);
+  }
+  const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  switch (media) {
+    case 'text/csv':
+    case 'application/csv':
+      return 'csv';
+    case 'text/tab-separated-values':
+    case 'text/tsv':
+      return 'tsv';
+    case 'application/json':
+      return 'json';
+    case 'application/jsonl':
+    case 'application/x-jsonl':
+    case 'application/jsonlines':
+    case 'application/x-jsonlines':
+    case 'application/x-ndjson':
+    case 'application/ndjson':
+      return 'jsonl';
+    default:
+      throw new AssayError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${media ? `Content-Type ${media} is` : 'A request without Content-Type is'} not an import format: send the file as the raw body with Content-Type text/csv, text/tab-separated-values, application/json (an array of objects) or application/x-ndjson (JSON Lines), or add ?format=csv|tsv|json|jsonl.`,
+      );
+  }
+}
+
+/** Counts bytes as they pass and fails the stream with PAYLOAD_TOO_LARGE past the limit. */
+export function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        callback(tooLarge(maxBytes));
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+export function tooLarge(maxBytes: number): AssayError {
+  return new AssayError(
+    'PAYLOAD_TOO_LARGE',
+    `The file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MiB import limit: split it into smaller files.`,
+    { maxBytes },
+  );
+}
+
+/**
+ * Reads an import file as it streams in and yields its rows one by one: memory holds one row (and
+ * the parser's read-ahead), whatever the file's size. Rows that cannot be testcases (a CSV row
+ * with the wrong number of columns, a JSON line that does not parse, a value that is not an
+ * object) are yielded as refused, with their line, and reading goes on. A file that cannot be
+ * read at all (no header, not a JSON array) throws BAD_USER_INPUT / INVALID_JSON before any row.
+ */
+export async function* parseImport(source: Readable, options: ParseImportOptions): AsyncGenerator<ParsedRow> {
+  const limited = source.pipe(byteLimit(options.maxBytes ?? MAX_IMPORT_BYTES));
+  source.on('error', (error) => limited.destroy(error));
+  const idField = options.idField === undefined ? 'id' : options.idField;
+  const maxRowBytes = options.maxRowBytes ?? MAX_IMPORT_ROW_BYTES;
+  try {
+    switch (options.format) {
+      case 'csv':
+      case 'tsv':
+        yield* parseDelimited(limited, options.format === 'tsv' ? '\t' : ',', idField, options.isJsonColumn ?? (() => false), maxRowBytes);
+        return;
+      case 'jsonl':
+        yield* parseJsonLines(limited, idField, maxRowBytes);
+        return;
+      case 'json':
+        yield* parseJsonArray(limited, idField, maxRowBytes);
+        return;
+    }
+  } finally {
+    limited.destroy();
+  }
+}
+
+/** Object rows: the id field (when a string) comes out; anything else is refused. */
+function toRow(line: number, value: unknown, idField: string | null): ParsedRow {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { kind: 'refused', line, code: 'BAD_USER_INPUT', reason: `line ${line}: a testcase must be a JSON object of fields, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.` };
+  }
+  const data = value as Record<string, unknown>;
+  if (idField === null || !(idField in data)) return { kind: 'row', line, id: null, jsonData: data };
+  const { [idField]: id, ...rest } = data;
+  if (id === null || id === '') return { kind: 'row', line, id: null, jsonData: rest };
+  if (typeof id !== 'string') {
+    return { kind: 'refused', line, code: 'BAD_USER_INPUT', reason: `line ${line}: "${idField}" must be a testcase id (a string), or be left out for a new testcase.` };
+  }
+  return { kind: 'row', line, id, jsonData: rest };
+}
+
+interface CsvRecord {
+  record: (string | undefined)[];
+  info: Info & { lines: number };
+  raw: string;
+}
+
+async function* parseDelimited(
+  input: Readable,
+  delimiter: string,
+  idField: string | null,
+  isJsonColumn: (column: string) => boolean,
+  maxRowBytes: number,
+): AsyncGenerator<ParsedRow> {
+  const refusals: ParsedRow[] = [];
+  const parser = parseCsv({
+    delimiter,
+    bom: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    max_record_size: maxRowBytes,
+    info: true,
+    raw: true,
+  });
+  parser.on('skip', (error: Error & { code?: string; lines?: number }) => {
+    refusals.push({ kind: 'refused', line: error.lines ?? 0, code: 'BAD_USER_INPUT', reason: `line ${error.lines ?? '?'}: ${error.message}` });
+  });
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+
+  let header: string[] | null = null;
+  let jsonColumns: boolean[] = [];
+  for await (const item of parser as AsyncIterable<CsvRecord>) {
+    while (refusals.length) yield refusals.shift()!;
+    const line = startLine(item);
+    if (!header) {
+      header = item.record.map((name) => name ?? '');
+      const seen = new Set<string>();
+      for (const name of header) {
+        if (name === '') throw new AssayError('BAD_USER_INPUT', `The header (line ${line}) has an empty column name: name every column.`);
+        if (seen.has(name)) throw new AssayError('BAD_USER_INPUT', `The header (line ${line}) names column "${name}" twice: column names must be unique.`);
+        seen.add(name);
+      }
+      jsonColumns = header.map((name) => name !== idField && isJsonColumn(name));
+      continue;
+    }
+    // An empty cell without quotes is an absent field; "" (quoted) is the empty string. csv-parse
+    // tells them apart only through `cast`, which costs a lot per cell: parse the few records
+    // that have an empty cell again, with it.
+    const cells = item.record.includes('') ? emptyCellsMarked(item.raw, delimiter) : item.record;
+    if (cells.length !== header.length) {
+      yield {
+        kind: 'refused',
+        line,
+        code: 'BAD_USER_INPUT',
+        reason: `line ${line}: ${cells.length} columns where the header has ${header.length}; the row was not imported.`,
+      };
+      continue;
+    }
+    let id: string | null = null;
+    const data: Record<string, unknown> = {};
+    for (let i = 0; i < header.length; i++) {
+      const cell = cells[i];
+      if (header[i] === idField) {
+        id = cell === undefined || cell === '' ? null : cell;
+        continue;
+      }
+      if (cell === undefined) continue;
+      data[header[i]] = jsonColumns[i] ? jsonCell(cell) : cell;
+    }
+    yield { kind: 'row', line, id, jsonData: data };
+  }
+  while (refusals.length) yield refusals.shift()!;
+  if (!header) throw new AssayError('BAD_USER_INPUT', 'The file is empty: a CSV or TSV import starts with a header line naming the columns.');
+}
+
+function emptyCellsMarked(raw: string, delimiter: string): (string | undefined)[] {
+  const [record] = parseCsvSync(raw, {
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    cast: (value, context) => (value === '' && !context.quoting ? undefined : value),
+  }) as (string | undefined)[][];
+  return record ?? [];
+}
+
+/** A cell of a column the schema types as non-string: its JSON value when it is JSON text, else the text (the schema check then reports it). */
+function jsonCell(cell: string): unknown {
+  try {
+    return JSON.parse(cell);
+  } catch {
+    return cell;
+  }
+}
+
+/** The line a record starts on: csv-parse reports the line it ends on; the raw text says how many lines it spans. */
+function startLine(item: CsvRecord): number {
+  const raw = item.raw.replace(/^[\r\n]+/, '').replace(/\r?\n$|\r$/, '');
+  let breaks = 0;
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) === 10) breaks++;
+  return item.info.lines - breaks;
+}
+
+/** Decoded text chunks of a byte stream (UTF-8, a leading BOM dropped). */
+async function* textChunks(input: Readable): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let first = true;
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    let text = decoder.write(chunk);
+    if (first && text.length) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    if (text) yield text;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+async function* parseJsonLines(input: Readable, idField: string | null, maxRowBytes: number): AsyncGenerator<ParsedRow> {
+  let buffer = '';
+  let lineNo = 0;
+  let skippingLong = false;
+  const lineRow = (text: string): ParsedRow | null => {
+    lineNo++;
+    const trimmed = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (trimmed.trim() === '') return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch (error) {
+      return { kind: 'refused', line: lineNo, code: 'INVALID_JSON', reason: `line ${lineNo}: not valid JSON (${(error as Error).message}).` };
+    }
+    return toRow(lineNo, value, idField);
+  };
+  for await (const chunk of textChunks(input)) {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      const piece = chunk.slice(start, nl);
+      start = nl + 1;
+      if (skippingLong) {
+        skippingLong = false;
+        lineNo++;
+        continue;
+      }
+      const row = lineRow(buffer + piece);
+      buffer = '';
+      if (row) yield row;
+    }
+    if (!skippingLong) buffer += chunk.slice(start);
+    if (buffer.length > maxRowBytes) {
+      yield { kind: 'refused', line: lineNo + 1, code: 'PAYLOAD_TOO_LARGE', reason: `line ${lineNo + 1}: longer than ${maxRowBytes} bytes; the row was not imported.` };
+      buffer = '';
+      skippingLong = true;
+    }
+  }
+  if (!skippingLong && buffer.length) {
+    const row = lineRow(buffer);
+    if (row) yield row;
+  }
+}
+
+/**
+ * A JSON array of objects, element by element: a small scanner finds where each top-level element
+ * ends (tracking strings, escapes and nesting) and JSON.parse reads it, so memory holds one
+ * element at a time. An element that does not parse is refused and the next one is read.
+ */
+async function* parseJsonArray(input: Readable, idField: string | null, maxRowBytes: number): AsyncGenerator<ParsedRow> {
+  type Phase = 'start' | 'between' | 'element' | 'end';
+  let phase: Phase = 'start';
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let element = '';
+  let elementLine = 0;
+  let tooLong = false;
+  let line = 1;
+  let expectComma = false;
+  const finish = (): ParsedRow => {
+    const text = element;
+    element = '';
+    if (tooLong) {
+      tooLong = false;
+      return { kind: 'refused', line: elementLine, code: 'PAYLOAD_TOO_LARGE', reason: `line ${elementLine}: an element longer than ${maxRowBytes} bytes; it was not imported.` };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return { kind: 'refused', line: elementLine, code: 'INVALID_JSON', reason: `line ${elementLine}: not valid JSON (${(error as Error).message}).` };
+    }
+    return toRow(elementLine, value, idField);
+  };
+  const notAnArray = (what: string) =>
+    new AssayError('INVALID_JSON', `A JSON import is one array of objects ([{…}, {…}]); ${what} at line ${line}. For one object per line, send JSON Lines (application/x-ndjson).`);
+
+  for await (const chunk of textChunks(input)) {
+    let segmentStart = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (phase === 'element') {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === 92 /* \ */) escaped = true;
+          else if (c === 34 /* " */) inString = false;
+          else if (c === 10) line++;
+          continue;
+        }
+        if (c === 34) inString = true;
+        else if (c === 123 || c === 91) depth++;
+        else if (c === 125 || c === 93) {
+          if (depth === 0) {
+            // `]` closing the array right after a scalar element.
+            if (!tooLong) element += chunk.slice(segmentStart, i);
+            yield finish();
+            phase = 'end';
+            continue;
+          }
+          depth--;
+          if (depth === 0) {
+            if (!tooLong) element += chunk.slice(segmentStart, i + 1);
+            yield finish();
+            phase = 'between';
+            expectComma = true;
+          }
+        } else if (c === 44 /* , */ && depth === 0) {
+          if (!tooLong) element += chunk.slice(segmentStart, i);
+          yield finish();
+          phase = 'between';
+          expectComma = false;
+        } else if (c === 10) line++;
+        continue;
+      }
+      if (c === 10) {
+        line++;
+        continue;
+      }
+      if (c === 32 || c === 9 || c === 13) continue;
+      if (phase === 'start') {
+        if (c !== 91) throw notAnArray(`found "${chunk[i]}" instead of "["`);
+        phase = 'between';
+        expectComma = false;
+        continue;
+      }
+      if (phase === 'end') throw notAnArray('found more after the closing "]"');
+      // between elements
+      if (c === 93 /* ] */) {
+        phase = 'end';
+        continue;
+      }
+      if (c === 44 && expectComma) {
+        expectComma = false;
+        continue;
+      }
+      phase = 'element';
+      elementLine = line;
+      depth = 0;
+      segmentStart = i;
+      if (c === 34) inString = true;
+      else if (c === 123 || c === 91) depth = 1;
+      if (depth === 1 || inString) continue;
+      // A scalar: read until the next comma or bracket at depth 0.
+    }
+    if (phase === 'element' && !tooLong) {
+      element += chunk.slice(segmentStart);
+      if (element.length > maxRowBytes) {
+        tooLong = true;
+        element = '';
+      }
+    }
+  }
+  if (phase === 'element') {
+    yield { kind: 'refused', line: elementLine, code: 'INVALID_JSON', reason: `line ${elementLine}: the file ends inside this element (no closing "]").` };
+  } else if (phase === 'start') {
+    throw notAnArray('the file is empty');
+  } else if (phase === 'between') {
+    throw notAnArray('the closing "]" is missing');
+  }
+}
