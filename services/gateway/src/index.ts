@@ -5,3 +5,7 @@ export type { GatewayDeps } from './deps';
 export type { GatewayLogger } from './logger';
 export { GATEWAY_TYPE_DEFS } from './schema';
 export { RunUpdatesHub } from './run-updates';
+export { API_MODULES } from './api-modules';
+export type { ApiModule } from './api-modules';
+export { IS_PUBLIC, Public } from './auth/public';
+export { ApiKeyGuard } from './auth/api-key-auth';
