@@ -1,0 +1,3 @@
+export * from './types';
+export * from './system-commands';
+export * from './system-read-models';
