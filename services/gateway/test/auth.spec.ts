@@ -3,8 +3,6 @@ import { generateApiKey } from '@assay/access';
 import { boot, type Booted } from './boot';
 import { auth, collect, gql, TEST_ADMIN_KEY, waitFor, wsClient } from './helpers';
 
-const RUN_QUERY = 'query ($id: ID!) { run(id: $id) { id } }';
-
 /**
  * Authentication at the gateway, over the in-memory fakes: every way in (GraphQL over HTTP and
  * WebSocket, the file endpoints) needs a valid key, and says clearly what is wrong when it has none.
