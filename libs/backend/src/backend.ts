@@ -1,7 +1,9 @@
 import { accessMigrations, ApiKeys } from '@assay/access';
 import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
-import { readModelMigrations, RunCommands, RunQueries } from '@assay/runs';
+import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
+import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
+import { TestsetCommands, testsetMigrations, TestsetQueries } from '@assay/testsets';
 
 /**
  * The composition root of the server side: one Database, one event store, and every capability's
@@ -9,7 +11,7 @@ import { readModelMigrations, RunCommands, RunQueries } from '@assay/runs';
  * through here, so a new capability is wired once: its migrations go in `migrations`, its command
  * and query objects in `Backend`.
  */
-export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations, ...accessMigrations];
+export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations, ...accessMigrations, ...testsetMigrations, ...systemMigrations];
 
 export interface Backend {
   readonly db: Database;
@@ -17,6 +19,10 @@ export interface Backend {
   readonly runs: { readonly commands: RunCommands; readonly queries: RunQueries };
   /** API keys: authentication (from the keys' streams, cached ≤ 2 s) and key management. */
   readonly access: ApiKeys;
+  /** Testsets and their testcases (imports, exports). */
+  readonly testsets: { readonly commands: TestsetCommands; readonly queries: TestsetQueries };
+  /** Systems under test and their immutable versions. */
+  readonly systems: { readonly commands: SystemCommands; readonly queries: SystemQueries };
   close(): Promise<void>;
 }
 
@@ -24,10 +30,20 @@ export async function connectBackend(options: { url: string; applicationName: st
   const db = await Database.connect({ url: options.url, migrations, applicationName: options.applicationName, poolMax: options.poolMax });
   const store = new PostgresEventStore(db);
   const runQueries = new RunQueries(db);
+  const testsetQueries = new TestsetQueries(db);
+  const systemQueries = new SystemQueries(db);
+  // What runs bound to a testset or a system version look up (their read models).
+  const catalog: RunCatalog = {
+    testset: (id) => testsetQueries.getTestset(id),
+    systemVersion: (id) => systemQueries.getSystemVersion(id),
+    testcasesOf: (testsetId, ids) => testsetQueries.testcasesOf(testsetId, ids),
+  };
   return {
     db,
     store,
-    runs: { commands: new RunCommands(store, runQueries), queries: runQueries },
+    runs: { commands: new RunCommands(store, runQueries, { catalog }), queries: runQueries },
+    testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
+    systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
     access: new ApiKeys(store, db),
     async close() {
       await store.close();

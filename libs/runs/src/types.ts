@@ -39,6 +39,11 @@ export interface RunView {
   readonly metrics: readonly { id: string; name: string; version: number; evalType: EvalType; outputType: OutputType; passingThreshold: number }[];
   /** The run stream's version this view reflects (read-your-writes after a command). */
   readonly streamVersion: number;
+  /** The testset the run evaluates, and its size when the run was made (issue 3). */
+  readonly testsetId?: string | null;
+  readonly numExpectedRecords?: number | null;
+  /** The system version under test (issue 3). */
+  readonly systemVersionId?: string | null;
 }
 
 export interface MetricAggregateView {
@@ -101,11 +106,32 @@ export interface CreateMetricInput {
   readonly passingThreshold?: number | null;
 }
 
+export interface CreateRunInput {
+  readonly projectId: string;
+  readonly metricIds: readonly string[];
+  readonly notes?: string | null;
+  /** Of the same project, like the metrics: another project's is refused as missing (TESTSET_NOT_FOUND). */
+  readonly testsetId?: string | null;
+  /** Of the same project: another project's is refused as missing (SYSTEM_VERSION_NOT_FOUND). */
+  readonly systemVersionId?: string | null;
+}
+
+/**
+ * What runs need from the catalog (testsets, systems), implemented over their read models by the
+ * composition root. Each lookup answers null for a missing id; the caller checks the project.
+ */
+export interface RunCatalog {
+  testset(testsetId: string): Promise<{ projectId: string; numTestcases: number } | null>;
+  systemVersion(versionId: string): Promise<{ projectId: string } | null>;
+  /** Which of `ids` are testcases of the testset. */
+  testcasesOf(testsetId: string, ids: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
 export interface RunCommandsApi {
   createProject(input: { name: string }): Promise<ProjectView>;
   createMetric(input: CreateMetricInput): Promise<MetricView>;
   /** Resolves once the run is visible to queries. */
-  createRun(input: { projectId: string; metricIds: readonly string[]; notes?: string | null }): Promise<RunView>;
+  createRun(input: CreateRunInput): Promise<RunView>;
   /** One transaction: all records or none. */
   addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]>;
   updateRunNotes(runId: string, notes: string): Promise<RunView>;

@@ -5,6 +5,8 @@ import type { LogProcessor, PostgresEventStore } from '@assay/event-store';
 import { startRunProjections } from '@assay/runs';
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import pino from 'pino';
+import { startSystemProjections } from '@assay/systems';
+import { startTestsetProjections } from '@assay/testsets';
 
 export interface RunsModuleOptions {
   readonly db: Database;
@@ -38,6 +40,7 @@ export class RunsProcessors implements OnApplicationBootstrap, BeforeApplication
     const { db, store, bus, startRelay, startReconciler } = this.options;
     this.running.push(startRunProjections({ db, store, bus }));
     this.running.push(startAccessProjections({ db, store }));
+    this.running.push(startTestsetProjections({ db, store }), startSystemProjections({ db, store }));
     if (startRelay) this.running.push(startRelay());
     if (startReconciler) this.running.push(startReconciler());
     this.logger.info({ relay: Boolean(startRelay) }, 'runs service following the event log');

@@ -14,7 +14,7 @@ import {
   runStreamId,
 } from '@assay/domain';
 import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
-import type { CreateMetricInput, MetricView, ProjectView, RecordInput, RecordView, RunCommandsApi, RunView } from '../types';
+import type { CreateMetricInput, CreateRunInput, MetricView, ProjectView, RecordInput, RecordView, RunCatalog, RunCommandsApi, RunView } from '../types';
 import type { RunQueries } from '../read-models/run-queries';
 import { foldStream, toNewEvents } from './decide-and-append';
 import { recordOutcomes, ScoringOutcome } from './record-outcomes';
@@ -24,6 +24,8 @@ import { StreamStateCache } from './stream-state-cache';
 export interface RunCommandsOptions {
   /** How long a command waits for its result to show in the read models. */
   readonly projectionTimeoutMs?: number;
+  /** Testsets and system versions runs may be bound to; without it, createRun refuses a testsetId or systemVersionId. */
+  readonly catalog?: RunCatalog;
 }
 
 const CONFLICT_RETRIES = 10;
@@ -69,11 +71,12 @@ export class RunCommands implements RunCommandsApi {
     };
   }
 
-  async createRun(input: { projectId: string; metricIds: readonly string[]; notes?: string | null }): Promise<RunView> {
+  async createRun(input: CreateRunInput): Promise<RunView> {
     await this.requireProject(input.projectId);
     const metrics = await this.pinMetrics(input.projectId, input.metricIds);
+    const { testset, systemVersionId } = await this.resolveCatalog(input);
     const runId = randomUUID();
-    const version = await this.handleRun(runId, { type: 'CreateRun', runId, projectId: input.projectId, notes: input.notes ?? '', metrics });
+    const version = await this.handleRun(runId, { type: 'CreateRun', runId, projectId: input.projectId, notes: input.notes ?? '', metrics, testset, systemVersionId });
     return this.waitForRun(runId, version);
   }
 
@@ -85,7 +88,8 @@ export class RunCommands implements RunCommandsApi {
       outputs: record.outputs ?? null,
       expected: record.expected ?? null,
     }));
-    await this.handleRun(runId, { type: 'AddRecords', runId, records: added });
+    const testcasesOfTestset = await this.testcasesOfRunTestset(runId, added);
+    await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset });
     const createdAt = new Date();
     return added.map((record) => ({
       id: record.recordId,
@@ -153,6 +157,40 @@ export class RunCommands implements RunCommandsApi {
   private async requireProject(projectId: string): Promise<void> {
     const events = await this.store.readStream(projectStreamId(projectId));
     if (events.length === 0) throw new AssayError('PROJECT_NOT_FOUND', `Project ${projectId} not found.`);
+  }
+
+  /**
+   * The testset (with its size now: numExpectedRecords) and system version a run is bound to. Both
+   * must be of the run's project; one of another project is refused exactly like a missing one.
+   */
+  private async resolveCatalog(input: CreateRunInput): Promise<{ testset: { testsetId: string; size: number } | null; systemVersionId: string | null }> {
+    const catalog = this.options.catalog;
+    let testset: { testsetId: string; size: number } | null = null;
+    if (input.testsetId) {
+      const found = catalog ? await catalog.testset(input.testsetId) : null;
+      if (!found || found.projectId !== input.projectId) {
+        throw new AssayError('TESTSET_NOT_FOUND', `Testset "${input.testsetId}" does not exist: check the testset id (createTestset returns it).`, { testsetId: input.testsetId });
+      }
+      testset = { testsetId: input.testsetId, size: found.numTestcases };
+    }
+    if (input.systemVersionId) {
+      const found = catalog ? await catalog.systemVersion(input.systemVersionId) : null;
+      if (!found || found.projectId !== input.projectId) {
+        throw new AssayError('SYSTEM_VERSION_NOT_FOUND', `System version "${input.systemVersionId}" does not exist: check the id (createSystemVersion returns it).`, {
+          systemVersionId: input.systemVersionId,
+        });
+      }
+    }
+    return { testset, systemVersionId: input.systemVersionId || null };
+  }
+
+  /** For a run bound to a testset: which of the records' testcase ids are testcases of it (the decider refuses the others). */
+  private async testcasesOfRunTestset(runId: string, records: readonly { testcaseId: string | null }[]): Promise<ReadonlySet<string> | undefined> {
+    const ids = records.flatMap((r) => (r.testcaseId ? [r.testcaseId] : []));
+    if (ids.length === 0) return undefined;
+    const { state } = await this.loadRun(runId);
+    if (!state.exists || !state.testsetId || !this.options.catalog) return undefined;
+    return this.options.catalog.testcasesOf(state.testsetId, ids);
   }
 
   /** Reads each metric's stream: the current version is pinned in the run, whatever edits follow. */

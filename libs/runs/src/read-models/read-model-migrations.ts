@@ -92,4 +92,23 @@ export class Migration20261125ReadModels extends Migration {
   }
 }
 
-export const readModelMigrations = [{ name: 'Migration20261125ReadModels', class: Migration20261125ReadModels }];
+/** Runs bound to the catalog (issue 3): the testset, its size when the run was made, the system version. */
+export class Migration20261126RunCatalog extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      alter table rm_runs
+        add column testset_id text,
+        add column num_expected_records int,
+        add column system_version_id text;
+    `);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql('alter table rm_runs drop column if exists testset_id, drop column if exists num_expected_records, drop column if exists system_version_id;');
+  }
+}
+
+export const readModelMigrations = [
+  { name: 'Migration20261125ReadModels', class: Migration20261125ReadModels },
+  { name: 'Migration20261126RunCatalog', class: Migration20261126RunCatalog },
+];

@@ -33,9 +33,12 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
   }
   if (batch.runs.length) {
     await tx.query(
-      `insert into rm_runs (id, project_id, notes, metrics, num_metrics, status, stream_version, created_at, updated_at, last_event_at)
-       select id, project_id, notes, metrics, jsonb_array_length(metrics), 'PENDING', 0, created_at, now(), created_at
-       from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, notes text, metrics jsonb, created_at timestamptz)
+      `insert into rm_runs (id, project_id, notes, metrics, num_metrics, status, stream_version, created_at, updated_at, last_event_at,
+                            testset_id, num_expected_records, system_version_id)
+       select id, project_id, notes, metrics, jsonb_array_length(metrics), 'PENDING', 0, created_at, now(), created_at,
+              testset_id, num_expected_records, system_version_id
+       from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, notes text, metrics jsonb, created_at timestamptz,
+            testset_id text, num_expected_records int, system_version_id text)
        on conflict do nothing`,
       [JSON.stringify(batch.runs)],
     );
@@ -173,7 +176,16 @@ function groupByTable(events: readonly StoredEvent[]) {
       }
       case 'RunCreated': {
         const data = event.data as EventData<'RunCreated'>;
-        runs.push({ id: data.runId, project_id: data.projectId, notes: data.notes, metrics: data.metrics satisfies MetricSnapshot[], created_at: createdAt(event) });
+        runs.push({
+          id: data.runId,
+          project_id: data.projectId,
+          notes: data.notes,
+          metrics: data.metrics satisfies MetricSnapshot[],
+          created_at: createdAt(event),
+          testset_id: data.testsetId ?? null,
+          num_expected_records: data.numExpectedRecords ?? null,
+          system_version_id: data.systemVersionId ?? null,
+        });
         touch(data.runId, event, true);
         break;
       }

@@ -17,6 +17,9 @@ export interface RunRow {
   created_at: Date;
   updated_at: Date;
   last_event_at: Date;
+  testset_id: string | null;
+  num_expected_records: number | null;
+  system_version_id: string | null;
 }
 
 export const RUN_COLUMNS = [
@@ -33,6 +36,9 @@ export const RUN_COLUMNS = [
   'created_at',
   'updated_at',
   'last_event_at',
+  'testset_id',
+  'num_expected_records',
+  'system_version_id',
 ] as const;
 
 export function toRunView(row: RunRow): RunView {
@@ -47,6 +53,9 @@ export function toRunView(row: RunRow): RunView {
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
     lastEventAt: new Date(row.last_event_at),
+    testsetId: row.testset_id,
+    numExpectedRecords: row.num_expected_records,
+    systemVersionId: row.system_version_id,
     streamVersion: row.stream_version,
     metrics: row.metrics.map((m) => ({
       id: m.metricId,
