@@ -49,7 +49,9 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
           where (transaction_id, global_position) > ($1::xid8, $2::bigint)
             and transaction_id < h.horizon_xid
             ${filtered ? 'and type = any($4::text[])' : ''}
-          order by transaction_id, global_position
+          -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
+          -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
+          order by assay_events.transaction_id, assay_events.global_position
           limit $3
        ) e on ${matchNothing ? 'false' : 'true'}`,
     filtered ? [after.transactionId, after.globalPosition, limit, types] : [after.transactionId, after.globalPosition, limit],
@@ -71,7 +73,7 @@ async function tailPosition(sql: Sql, from: LogPosition, horizon: string): Promi
     `select transaction_id::text as transaction_id, global_position
        from assay_events
       where transaction_id < $1::xid8
-      order by transaction_id desc, global_position desc
+      order by assay_events.transaction_id desc, assay_events.global_position desc -- the xid8, not its text
       limit 1`,
     [horizon],
   );
