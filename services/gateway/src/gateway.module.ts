@@ -115,7 +115,11 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(GraphqlAuthMiddleware).forRoutes({ path: GRAPHQL_PATH, method: RequestMethod.ALL });
+    // Apollo is mounted with app.use(GRAPHQL_PATH), which also serves every path below it
+    // (/graphql/anything): guard those too.
+    consumer
+      .apply(GraphqlAuthMiddleware)
+      .forRoutes({ path: GRAPHQL_PATH, method: RequestMethod.ALL }, { path: `${GRAPHQL_PATH}/*rest`, method: RequestMethod.ALL });
   }
 
   onModuleInit(): void {

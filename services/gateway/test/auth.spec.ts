@@ -56,6 +56,13 @@ describe('gateway authentication', () => {
     expect([...g.runs.projects.values()].some((p) => p.name === 'x')).toBe(false);
   });
 
+  it('guards every path Apollo answers on, not just /graphql itself', async () => {
+    for (const path of ['/graphql/', '/graphql/anything', '/GRAPHQL', '/Graphql/x/y', '/graphql?x=1']) {
+      const res = await fetch(`${g.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) });
+      expect({ path, status: res.status }).toEqual({ path, status: 401 });
+    }
+  });
+
   it('accepts the scheme in any case', async () => {
     const res = await post({ query: '{ __typename }' }, { authorization: `bearer ${TEST_ADMIN_KEY}` });
     expect(res.status).toBe(200);
