@@ -41,7 +41,7 @@ export async function connectBackend(options: { url: string; applicationName: st
   return {
     db,
     store,
-    runs: { commands: new RunCommands(store, runQueries, { catalog }), queries: runQueries },
+    runs: { commands: new RunCommands(store, runQueries, { catalog, maxRecordBytes: maxRecordBytes() }), queries: runQueries },
     testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
     systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
     access: new ApiKeys(store, db),
@@ -50,4 +50,13 @@ export async function connectBackend(options: { url: string; applicationName: st
       await db.close();
     },
   };
+}
+
+/** ASSAY_MAX_RECORD_BYTES: the largest record accepted (see DEFAULT_MAX_RECORD_BYTES). */
+function maxRecordBytes(): number | undefined {
+  const raw = process.env.ASSAY_MAX_RECORD_BYTES;
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`ASSAY_MAX_RECORD_BYTES must be a positive integer, got "${raw}"`);
+  return value;
 }

@@ -10,9 +10,14 @@ export type ErrorCode =
   | 'PROJECT_NOT_FOUND'
   | 'API_KEY_NOT_FOUND'
   | 'TOO_MANY_RECORDS'
+  | 'RECORD_TOO_LARGE'
   | 'PAYLOAD_TOO_LARGE'
   | 'INVALID_JSON'
   | 'METRIC_CONFIG_INVALID'
+  /** A Jinja template that does not parse, or uses what templates may not (details: line, column). */
+  | 'TEMPLATE_INVALID'
+  /** A CODE metric's JavaScript that does not compile or defines no `score` function (details: line, column). */
+  | 'CODE_INVALID'
   | 'TESTSET_NOT_FOUND'
   | 'TESTCASE_NOT_FOUND'
   | 'TOO_MANY_TESTCASES'
@@ -31,6 +36,13 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'UNAVAILABLE'
+  // LLM calls (libs/llm): what a person does next is in the message.
+  | 'LLM_CONFIG_INVALID'
+  | 'LLM_RATE_LIMITED'
+  | 'LLM_UNAVAILABLE'
+  | 'LLM_TIMEOUT'
+  | 'LLM_BAD_REQUEST'
+  | 'JUDGE_OUTPUT_INVALID'
   | 'INTERNAL';
 
 /** An error a user can act on: a stable code plus a message that says what to do next. */

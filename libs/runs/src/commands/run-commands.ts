@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AssayError, MetricSnapshot } from '@assay/contracts';
+import { AssayError, DEFAULT_MAX_RECORD_BYTES, MetricSnapshot } from '@assay/contracts';
 import {
   Decider,
   metricDecider,
@@ -20,12 +20,15 @@ import { foldStream, toNewEvents } from './decide-and-append';
 import { recordOutcomes, ScoringOutcome } from './record-outcomes';
 import { KeyedMutex } from './keyed-mutex';
 import { StreamStateCache } from './stream-state-cache';
+import { assertRecordSizes } from './record-size';
 
 export interface RunCommandsOptions {
   /** How long a command waits for its result to show in the read models. */
   readonly projectionTimeoutMs?: number;
   /** Testsets and system versions runs may be bound to; without it, createRun refuses a testsetId or systemVersionId. */
   readonly catalog?: RunCatalog;
+  /** Largest record accepted (default DEFAULT_MAX_RECORD_BYTES): it must fit one bus message. */
+  readonly maxRecordBytes?: number;
 }
 
 const CONFLICT_RETRIES = 10;
@@ -88,6 +91,7 @@ export class RunCommands implements RunCommandsApi {
       outputs: record.outputs ?? null,
       expected: record.expected ?? null,
     }));
+    assertRecordSizes(added, this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     const testcasesOfTestset = await this.testcasesOfRunTestset(runId, added);
     await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset });
     const createdAt = new Date();
