@@ -13,19 +13,21 @@ async function main(): Promise<void> {
   const env = serviceEnv('runs');
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
+  const reconcileIntervalMs = intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000);
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({
       db: backend.db,
       store: backend.store,
       bus,
       startRelay: () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }),
-      startReconciler: () =>
+      // ASSAY_RECONCILE_INTERVAL_MS=0 turns the sweep off.
+      startReconciler: reconcileIntervalMs === 0 ? undefined : () =>
         startReconciler({
           db: backend.db,
           store: backend.store,
           bus,
           olderThanMs: intEnv('ASSAY_RECONCILE_AFTER_MS', 5 * 60_000),
-          intervalMs: intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000),
+          intervalMs: reconcileIntervalMs,
           log: (msg, extra) => logger.info(extra ?? {}, msg),
         }),
     }),

@@ -13,9 +13,9 @@ export interface BusLogger {
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** JSON lines on stderr at or above ASSAY_LOG_LEVEL (default info). Written synchronously: a crash loses no line. */
+/** JSON lines on stderr at or above LOG_LEVEL (or ASSAY_LOG_LEVEL; default info). Written synchronously: a crash loses no line. */
 export function defaultBusLogger(): BusLogger {
-  const configured = (process.env.ASSAY_LOG_LEVEL ?? 'info') as Level;
+  const configured = (process.env.LOG_LEVEL ?? process.env.ASSAY_LOG_LEVEL ?? 'info') as Level;
   const threshold = RANK[configured] ?? RANK.info;
   const write = (level: Level) => (fields: object, msg: string) => {
     if (RANK[level] < threshold) return;
