@@ -9,6 +9,9 @@ export { numberOf } from './heuristics/numeric-close';
 // The scoring worker: a bus batch handler for RecordAdded.
 export { createScoringHandler } from './worker/scoring-handler';
 export { planMetric, planRun } from './worker/run-plan';
-export type { MetricPlan, RunPlan } from './worker/run-plan';
+export type { MetricPlan, PlanOptions, PlanScorer, RunPlan } from './worker/run-plan';
+// CODE heuristics: user JavaScript in QuickJS (WebAssembly) on a worker thread.
+export { checkCodeMetric, CODE_SANDBOX_DEFAULTS, CodeFailureCode, CodeSandbox, CodeScoringFailure, sharedCodeSandbox } from './code/code-sandbox';
+export type { CodeSandboxOptions, CompiledCode } from './code/code-sandbox';
 export { ScoringFailureCode } from './worker/types';
 export type { ScoringHandlerDeps, ScoringLogger, ScoringOutcome } from './worker/types';

@@ -1,5 +1,5 @@
 import { Static, TSchema, Type } from '@sinclair/typebox';
-import { HeuristicDefinition, EvalType, OutputType, MetricSnapshot } from '../metrics/metric-definition';
+import { HeuristicDefinition, EvalType, OutputType, MetricDetails, MetricSnapshot } from '../metrics/metric-definition';
 
 /**
  * Every event Assay stores, with the schema of its current version. Payloads are plain JSON so that
@@ -18,6 +18,23 @@ export const MetricCreated = Type.Object({
   outputType: OutputType,
   heuristic: Type.Union([HeuristicDefinition, Type.Null()]),
   passingThreshold: Type.Number(),
+  ...MetricDetails,
+});
+/** A metric's next version (issue 3): the whole definition after the change, not a diff. */
+export const MetricUpdated = Type.Object({
+  metricId: Type.String(),
+  projectId: Type.String(),
+  version: Type.Integer({ minimum: 2 }),
+  name: Type.String({ minLength: 1 }),
+  evalType: EvalType,
+  outputType: OutputType,
+  heuristic: Type.Union([HeuristicDefinition, Type.Null()]),
+  passingThreshold: Type.Number(),
+  description: Type.String(),
+  guidelines: Type.String(),
+  promptTemplate: Type.Union([Type.String(), Type.Null()]),
+  evalModelName: Type.Union([Type.String(), Type.Null()]),
+  temperature: Type.Union([Type.Number(), Type.Null()]),
 });
 export const RunCreated = Type.Object({
   runId: Type.String(),
@@ -150,6 +167,7 @@ export const ApiKeyRevoked = Type.Object({
 export const eventSchemas = {
   ProjectCreated,
   MetricCreated,
+  MetricUpdated,
   RunCreated,
   RecordAdded,
   ScoreRecorded,
@@ -177,6 +195,7 @@ export type DomainEvent<T extends EventType = EventType> = T extends EventType
 
 export type ProjectCreated = DomainEvent<'ProjectCreated'>;
 export type MetricCreated = DomainEvent<'MetricCreated'>;
+export type MetricUpdated = DomainEvent<'MetricUpdated'>;
 export type RunCreated = DomainEvent<'RunCreated'>;
 export type RecordAdded = DomainEvent<'RecordAdded'>;
 export type ScoreRecorded = DomainEvent<'ScoreRecorded'>;
@@ -197,6 +216,7 @@ export type ProductionVersionSet = DomainEvent<'ProductionVersionSet'>;
 export const currentSchemaVersion: Record<EventType, number> = {
   ProjectCreated: 1,
   MetricCreated: 1,
+  MetricUpdated: 1,
   RunCreated: 1,
   RecordAdded: 1,
   ScoreRecorded: 1,

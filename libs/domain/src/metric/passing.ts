@@ -30,6 +30,7 @@ export function assertValidThreshold(outputType: OutputType, threshold: number):
     throw new AssayError(
       'BAD_USER_INPUT',
       `passingThreshold ${threshold} is out of range for ${outputType} metrics: use a value from ${min} to ${max}.`,
+      { field: 'passingThreshold', min, max },
     );
   }
 }

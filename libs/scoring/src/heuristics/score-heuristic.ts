@@ -8,7 +8,8 @@ import { compileRegex } from './regex';
 import type { CompileHeuristic, Scorer } from './scorer';
 import type { HeuristicRecord, HeuristicResult } from './values';
 
-const compilers: Record<HeuristicKind, CompileHeuristic> = {
+/** The built-in kinds; CODE runs user code and needs the sandbox (see ../code). */
+const compilers: Record<Exclude<HeuristicKind, 'CODE'>, CompileHeuristic> = {
   EXACT_MATCH: compileExactMatch,
   CONTAINS: compileContains,
   REGEX: compileRegex,
@@ -23,6 +24,9 @@ const compilers: Record<HeuristicKind, CompileHeuristic> = {
  * compile, a negative tolerance, `caseSensitive: "no"`).
  */
 export function compileHeuristic(definition: HeuristicDefinition): Scorer {
+  if (definition.kind === 'CODE') {
+    throw new AssayError('METRIC_CONFIG_INVALID', 'CODE heuristics run in the code sandbox: compile them with CodeSandbox, not compileHeuristic.');
+  }
   const compile = Object.prototype.hasOwnProperty.call(compilers, definition.kind) ? compilers[definition.kind] : undefined;
   if (!compile) {
     throw new AssayError('METRIC_CONFIG_INVALID', `Unknown heuristic kind ${JSON.stringify(definition.kind)}: use one of ${Object.keys(compilers).join(', ')}.`);

@@ -1,26 +1,41 @@
 import { isAssayError, MetricSnapshot } from '@assay/contracts';
 import { assertValidHeuristic } from '@assay/domain';
+import type { CodeSandbox } from '../code/code-sandbox';
 import { compileHeuristic } from '../heuristics/score-heuristic';
-import type { Scorer } from '../heuristics/scorer';
+import type { HeuristicRecord, HeuristicResult } from '../heuristics/values';
 import { ScoringFailureCode } from './types';
 
-/** How one metric of a run is scored: by a compiled heuristic, or not at all, for a recorded reason. */
+/** Scores one record: synchronously (built-in heuristics) or not (CODE, in the sandbox's thread). */
+export type PlanScorer = (record: HeuristicRecord) => HeuristicResult | Promise<HeuristicResult>;
+
+/**
+ * How one metric of a run is scored: by a compiled heuristic or CODE function, not at all for a
+ * recorded reason, or not by this worker (HUMAN: a person scores it later; the run stays SCORING).
+ */
 export type MetricPlan =
-  | { readonly metric: MetricSnapshot; readonly kind: 'heuristic'; readonly scorer: Scorer }
-  | { readonly metric: MetricSnapshot; readonly kind: 'failure'; readonly code: string; readonly reason: string };
+  | { readonly metric: MetricSnapshot; readonly kind: 'heuristic'; readonly scorer: PlanScorer }
+  | { readonly metric: MetricSnapshot; readonly kind: 'failure'; readonly code: string; readonly reason: string }
+  | { readonly metric: MetricSnapshot; readonly kind: 'human' };
 
 export interface RunPlan {
   readonly runId: string;
   readonly plans: readonly MetricPlan[];
 }
 
+export interface PlanOptions {
+  /** Runs CODE heuristics; without one, CODE metrics fail with METRIC_UNSUPPORTED. */
+  readonly sandbox?: CodeSandbox;
+}
+
 const describe = (metric: MetricSnapshot) => `metric "${metric.name}" (v${metric.version})`;
 
 /**
  * Compiles each metric once per run: the heuristic's params are read and its regex compiled here,
- * not once per record. A metric that cannot score becomes a failure plan, recorded for every record.
+ * not once per record; a CODE function is checked once (and cached by the sandbox per source).
+ * A metric that cannot score becomes a failure plan, recorded for every record.
  */
-export function planMetric(metric: MetricSnapshot): MetricPlan {
+export async function planMetric(metric: MetricSnapshot, options: PlanOptions = {}): Promise<MetricPlan> {
+  if (metric.evalType === 'HUMAN') return { metric, kind: 'human' };
   if (metric.evalType !== 'HEURISTIC') {
     return {
       metric,
@@ -41,8 +56,10 @@ export function planMetric(metric: MetricSnapshot): MetricPlan {
   }
   try {
     assertValidHeuristic(metric.heuristic, metric.outputType);
+    if (metric.heuristic.kind === 'CODE') return await planCode(metric, metric.heuristic.code ?? '', options.sandbox);
     return { metric, kind: 'heuristic', scorer: compileHeuristic(metric.heuristic) };
   } catch (error) {
+    if (isAssayError(error) && error.code === 'UNAVAILABLE') throw error; // the sandbox is down: retry later
     return {
       metric,
       kind: 'failure',
@@ -52,8 +69,22 @@ export function planMetric(metric: MetricSnapshot): MetricPlan {
   }
 }
 
-export function planRun(runId: string, metrics: readonly MetricSnapshot[]): RunPlan {
-  return { runId, plans: metrics.map(planMetric) };
+async function planCode(metric: MetricSnapshot, source: string, sandbox: CodeSandbox | undefined): Promise<MetricPlan> {
+  if (!sandbox) {
+    return {
+      metric,
+      kind: 'failure',
+      code: ScoringFailureCode.METRIC_UNSUPPORTED,
+      reason: `${describe(metric)} is a CODE heuristic and this scoring service runs no code sandbox.`,
+    };
+  }
+  const code = await sandbox.compile(source);
+  const { outputType } = metric;
+  return { metric, kind: 'heuristic', scorer: (record) => sandbox.score(code, record, outputType) };
+}
+
+export async function planRun(runId: string, metrics: readonly MetricSnapshot[], options: PlanOptions = {}): Promise<RunPlan> {
+  return { runId, plans: await Promise.all(metrics.map((metric) => planMetric(metric, options))) };
 }
 
 export function errorMessage(error: unknown): string {

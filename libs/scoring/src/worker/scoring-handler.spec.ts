@@ -1,6 +1,7 @@
 import type { Delivery } from '@assay/bus';
 import type { MetricSnapshot } from '@assay/contracts';
 import { AssayError } from '@assay/contracts';
+import { CodeSandbox } from '../code/code-sandbox';
 import { createScoringHandler } from './scoring-handler';
 import type { ScoringHandlerDeps, ScoringLogger, ScoringOutcome } from './types';
 
@@ -306,6 +307,31 @@ describe('createScoringHandler', () => {
     expect(recorded[0][0]).toMatchObject({ reason: expect.stringMatching(/evalType AI.*Upgrade the scoring service/) });
   });
 
+  it('leaves HUMAN metrics alone: no score and no failure (a person scores them; the run stays SCORING)', async () => {
+    const human = metric('tone', { evalType: 'HUMAN', heuristic: null, outputType: 'INT', passingThreshold: 4 });
+    const { deps, recorded } = fakeDeps({ 'run-1': [human, exactMatch], 'run-2': [human] });
+    const batch = [delivery(recordAdded('run-1', 'r1', { answer: 'a' }, { answer: 'a' })), delivery(recordAdded('run-2', 'r2', {}, {}))];
+    await createScoringHandler(deps)(batch);
+    expect(recorded[0].map(brief)).toEqual([{ kind: 'score', recordId: 'r1', metricId: 'exact', value: 1 }]);
+    for (const d of batch) expect(d.settlements).toEqual([{ how: 'ack' }]);
+  });
+
+  it('does not fail HUMAN metrics when it gives up on a record either', async () => {
+    const human = metric('tone', { evalType: 'HUMAN', heuristic: null, outputType: 'INT', passingThreshold: 4 });
+    const calls: ScoringOutcome[][] = [];
+    const { deps } = fakeDeps(
+      { 'run-1': [human, exactMatch] },
+      {
+        recordOutcomes: async (outcomes) => {
+          calls.push(outcomes);
+          if (calls.length === 1) throw new Error('database down');
+        },
+      },
+    );
+    await createScoringHandler(deps)([delivery(recordAdded('run-1', 'r1', {}, {}), { deliveryCount: 5 })]);
+    expect(calls[1].map(brief)).toEqual([{ kind: 'failure', recordId: 'r1', metricId: 'exact', code: 'MAX_DELIVERIES_EXCEEDED', attempts: 5 }]);
+  });
+
   it('scores a redelivered record again and leaves deduplication to recordOutcomes (the first outcome stands)', async () => {
     const { deps, recorded } = fakeDeps({ 'run-1': [exactMatch] });
     const handle = createScoringHandler(deps);
@@ -413,5 +439,110 @@ describe('createScoringHandler', () => {
     await createScoringHandler(deps)(batch);
     expect(batch[0].workingCalls).toBeGreaterThanOrEqual(3);
     for (const d of batch) expect(d.settlements).toEqual([{ how: 'ack' }]);
+  });
+});
+
+describe('createScoringHandler: CODE heuristics', () => {
+  let sandbox: CodeSandbox;
+
+  beforeAll(async () => {
+    sandbox = await CodeSandbox.create({ timeLimitMs: 1_000, memoryLimitBytes: 4 * 1024 * 1024, graceMs: 300 });
+  });
+
+  afterAll(() => sandbox.close());
+
+  const code = (metricId: string, source: string, outputType: MetricSnapshot['outputType'] = 'BOOLEAN') =>
+    metric(metricId, { outputType, passingThreshold: outputType === 'FLOAT' ? 0.5 : outputType === 'INT' ? 4 : 1, heuristic: { kind: 'CODE', code: source } });
+
+  it('runs the function in the sandbox for every record', async () => {
+    const length = code('length', 'function score({ outputs }) { const n = outputs.answer.length; return { score: n / 10, reasoning: n + " characters" } }', 'FLOAT');
+    const { deps, recorded } = fakeDeps({ 'run-1': [length, exactMatch] }, { codeSandbox: sandbox });
+    await createScoringHandler(deps)([
+      delivery(recordAdded('run-1', 'r1', { answer: 'Paris' }, { answer: 'Paris' })),
+      delivery(recordAdded('run-1', 'r2', { answer: 'Lyon' }, { answer: 'Paris' })),
+    ]);
+    expect(recorded[0]).toEqual([
+      expect.objectContaining({ kind: 'score', recordId: 'r1', metric: length, value: 0.5, reasoning: '5 characters' }),
+      expect.objectContaining({ kind: 'score', recordId: 'r1', metric: exactMatch, value: 1 }),
+      expect.objectContaining({ kind: 'score', recordId: 'r2', metric: length, value: 0.4, reasoning: '4 characters' }),
+      expect.objectContaining({ kind: 'score', recordId: 'r2', metric: exactMatch, value: 0 }),
+    ]);
+  });
+
+  it('records why a function failed on a record, and goes on scoring the other records and metrics', async () => {
+    const hostile = code(
+      'hostile',
+      `function score({ inputs }) {
+        switch (inputs.attack) {
+          case 'loop': for (;;) {}
+          case 'native-loop': for (;;) 'x'.repeat(4e6);
+          case 'memory': { const a = []; for (;;) a.push([a.length, a.length]) }
+          case 'fs': return require('fs').readFileSync('/etc/passwd', 'utf8');
+          case 'network': return fetch('http://169.254.169.254/');
+          case 'process': return process.exit(1);
+          case 'import': return import('child_process');
+          case 'bad-result': return { score: 'yes' };
+          default: return { score: true, reasoning: 'fine' };
+        }
+      }`,
+    );
+    const { deps, recorded } = fakeDeps({ 'run-1': [hostile, exactMatch] }, { codeSandbox: sandbox });
+    const attacks = ['loop', 'fine', 'native-loop', 'memory', 'fs', 'network', 'process', 'import', 'bad-result', 'fine'];
+    const batch = attacks.map((attack, i) => delivery({ ...recordAdded('run-1', `r${i}`, { answer: 'a' }, { answer: 'a' }), inputs: { attack } }));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    const started = Date.now();
+    try {
+      await createScoringHandler(deps)(batch);
+    } finally {
+      clearInterval(ticker);
+    }
+    const outcomes = recorded[0];
+    const ofHostile = outcomes.filter((o) => o.metric.metricId === 'hostile').map((o) => (o.kind === 'score' ? `score ${o.value}` : o.code));
+    expect(ofHostile).toEqual([
+      'CODE_TIMEOUT',
+      'score 1',
+      'CODE_TIMEOUT',
+      'CODE_MEMORY_LIMIT',
+      'CODE_ERROR',
+      'CODE_ERROR',
+      'CODE_ERROR',
+      'CODE_ERROR',
+      'CODE_RESULT_INVALID',
+      'score 1',
+    ]);
+    const reasons = outcomes.filter((o) => o.kind === 'failure').map((o) => (o.kind === 'failure' ? o.reason : ''));
+    expect(reasons).toEqual([
+      expect.stringMatching(/^metric "hostile" \(v1\): The code ran longer than the limit of 1000 ms/),
+      expect.stringMatching(/ran longer than the limit/),
+      expect.stringMatching(/memory limit of 4 MiB/),
+      expect.stringMatching(/ReferenceError: 'require' is not defined \(line 6/),
+      expect.stringMatching(/ReferenceError: 'fetch' is not defined/),
+      expect.stringMatching(/ReferenceError: 'process' is not defined/),
+      expect.stringMatching(/could not load module 'child_process'/),
+      expect.stringMatching(/score a boolean .*score is a string/),
+    ]);
+    // Every record got its exact-match score too, and every delivery was acked.
+    expect(outcomes.filter((o) => o.metric.metricId === 'exact' && o.kind === 'score')).toHaveLength(attacks.length);
+    for (const d of batch) expect(d.settlements).toEqual([{ how: 'ack' }]);
+    // The event loop kept turning while the code ran on the sandbox's thread.
+    expect(ticks).toBeGreaterThan((Date.now() - started) / 20 / 3);
+  });
+
+  it('records METRIC_CONFIG_INVALID for every record when the pinned code no longer compiles', async () => {
+    const broken = code('broken', 'function score( {');
+    const { deps, recorded } = fakeDeps({ 'run-1': [broken] }, { codeSandbox: sandbox });
+    await createScoringHandler(deps)([delivery(recordAdded('run-1', 'r1', {}, {}))]);
+    expect(recorded[0]).toEqual([expect.objectContaining({ kind: 'failure', code: 'METRIC_CONFIG_INVALID', reason: expect.stringMatching(/does not compile: SyntaxError/) })]);
+  });
+
+  it('retries (naks) when the sandbox is unavailable, instead of failing the record', async () => {
+    const closed = new CodeSandbox();
+    await closed.close();
+    const { deps, recorded } = fakeDeps({ 'run-1': [code('c', 'function score() { return { score: true } }')] }, { codeSandbox: closed });
+    const d = delivery(recordAdded('run-1', 'r1', {}, {}));
+    await createScoringHandler(deps)([d]);
+    expect(recorded).toEqual([]);
+    expect(d.settlements).toEqual([{ how: 'nak', delayMs: undefined }]);
   });
 });

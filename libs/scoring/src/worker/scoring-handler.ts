@@ -1,5 +1,6 @@
 import type { BatchHandler, Delivery } from '@assay/bus';
 import { EventData, parseEvent, isAssayError, MetricSnapshot } from '@assay/contracts';
+import { CodeScoringFailure, sharedCodeSandbox } from '../code/code-sandbox';
 import { LruCache } from './lru-cache';
 import { errorMessage, isDeterministic, planRun, RunPlan } from './run-plan';
 import { ScoringFailureCode, ScoringHandlerDeps, ScoringOutcome } from './types';
@@ -62,7 +63,8 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         // has not seen it yet. Retry later rather than cache "no metrics".
         throw Object.assign(new Error(`Run ${runId} has no metrics (not visible to the scoring service yet?)`), { code: 'RUN_NOT_FOUND' });
       }
-      return planRun(runId, metrics);
+      const runsCode = metrics.some((metric) => metric.evalType === 'HEURISTIC' && metric.heuristic?.kind === 'CODE');
+      return planRun(runId, metrics, runsCode ? { sandbox: deps.codeSandbox ?? sharedCodeSandbox() } : {});
     });
     cache.set(runId, loading);
     loading.catch(() => cache.deleteIf(runId, loading));
@@ -152,7 +154,11 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
       // 3. Score.
       for (const item of items) {
         if (item.error || !item.plan) continue;
-        item.outcomes = outcomesOf(item, item.plan);
+        try {
+          item.outcomes = await outcomesOf(item, item.plan);
+        } catch (error) {
+          item.error = error; // the code sandbox is unavailable: retried like an outage
+        }
         await breathe();
       }
 
@@ -216,10 +222,12 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         const reason =
           `Scoring gave up after ${item.delivery.deliveryCount} attempt(s); last error: ${errorMessage(item.error)} ` +
           'Check the scoring service and the database, then score the record again.';
-        let metrics: readonly MetricSnapshot[] | undefined = item.plan?.plans.map((plan) => plan.metric);
+        // HUMAN metrics are a person's to score: the worker fails none of them.
+        const automatic = (plan: RunPlan) => plan.plans.filter((p) => p.kind !== 'human').map((p) => p.metric);
+        let metrics: readonly MetricSnapshot[] | undefined = item.plan ? automatic(item.plan) : undefined;
         if (!metrics) {
           try {
-            metrics = (await planOf(item.ids!.runId)).plans.map((plan) => plan.metric);
+            metrics = automatic(await planOf(item.ids!.runId));
           } catch (error) {
             logger.error(
               { runId: item.ids!.runId, recordId: item.ids!.recordId, eventId: item.delivery.event.eventId, ...errorFields(error) },
@@ -280,28 +288,46 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     }
   }
 
-  function outcomesOf(item: Item, plan: RunPlan): ScoringOutcome[] {
+  async function outcomesOf(item: Item, plan: RunPlan): Promise<ScoringOutcome[]> {
     const { runId, recordId } = item.ids!;
     const attempts = Math.max(1, item.delivery.deliveryCount);
     const failure = (metric: MetricSnapshot, code: string, reason: string): ScoringOutcome => ({ kind: 'failure', runId, recordId, metric, code, reason, attempts });
-    return plan.plans.map((metricPlan) => {
+    const outcomes: ScoringOutcome[] = [];
+    for (const metricPlan of plan.plans) {
+      // HUMAN metrics are a person's to score: no outcome from the worker (the run stays SCORING).
+      if (metricPlan.kind === 'human') continue;
       const { metric } = metricPlan;
-      if (item.payloadProblem) return failure(metric, item.payloadProblem.code, item.payloadProblem.reason);
-      if (metricPlan.kind === 'failure') return failure(metric, metricPlan.code, metricPlan.reason);
-      try {
-        const { value, reasoning } = metricPlan.scorer(item.record!);
-        return { kind: 'score', runId, recordId, metric, value, reasoning };
-      } catch (error) {
-        if (isAssayError(error) && error.code === 'METRIC_CONFIG_INVALID') {
-          return failure(metric, ScoringFailureCode.METRIC_CONFIG_INVALID, `metric "${metric.name}" (v${metric.version}) cannot score: ${errorMessage(error)}`);
-        }
-        return failure(
-          metric,
-          ScoringFailureCode.INTERNAL,
-          `metric "${metric.name}" (v${metric.version}) crashed: ${errorMessage(error)} This is a bug in Assay; please report it with the metric's definition.`,
-        );
+      if (item.payloadProblem) {
+        outcomes.push(failure(metric, item.payloadProblem.code, item.payloadProblem.reason));
+        continue;
       }
-    });
+      if (metricPlan.kind === 'failure') {
+        outcomes.push(failure(metric, metricPlan.code, metricPlan.reason));
+        continue;
+      }
+      try {
+        const { value, reasoning } = await metricPlan.scorer(item.record!);
+        outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning });
+      } catch (error) {
+        if (error instanceof CodeScoringFailure) {
+          // The metric's code failed on this record (timeout, memory, an exception, a bad result): recorded, not retried.
+          outcomes.push(failure(metric, error.code, `metric "${metric.name}" (v${metric.version}): ${error.message}`));
+        } else if (isAssayError(error) && error.code === 'METRIC_CONFIG_INVALID') {
+          outcomes.push(failure(metric, ScoringFailureCode.METRIC_CONFIG_INVALID, `metric "${metric.name}" (v${metric.version}) cannot score: ${errorMessage(error)}`));
+        } else if (isAssayError(error) && error.code === 'UNAVAILABLE') {
+          throw error;
+        } else {
+          outcomes.push(
+            failure(
+              metric,
+              ScoringFailureCode.INTERNAL,
+              `metric "${metric.name}" (v${metric.version}) crashed: ${errorMessage(error)} This is a bug in Assay; please report it with the metric's definition.`,
+            ),
+          );
+        }
+      }
+    }
+    return outcomes;
   }
 
   function report(size: number, counts: Omit<Totals, 'batches' | 'deliveries'> & { ignored: number }, ms: number) {

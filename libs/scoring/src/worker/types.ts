@@ -1,4 +1,5 @@
 import type { MetricSnapshot } from '@assay/contracts';
+import type { CodeSandbox } from '../code/code-sandbox';
 
 /**
  * What the worker concluded for one (record, metric). Same shape as `ScoringOutcome` in @assay/runs,
@@ -21,6 +22,15 @@ export const ScoringFailureCode = {
   EVENT_PAYLOAD_INVALID: 'EVENT_PAYLOAD_INVALID',
   /** A heuristic threw something other than a config error: a bug. */
   INTERNAL: 'INTERNAL',
+  // CODE heuristics, per record (see ../code/code-sandbox.ts):
+  /** The code ran past the sandbox's time limit. */
+  CODE_TIMEOUT: 'CODE_TIMEOUT',
+  /** The code allocated past the sandbox's memory limit. */
+  CODE_MEMORY_LIMIT: 'CODE_MEMORY_LIMIT',
+  /** The code threw (the reason carries its message and line) or overflowed the stack. */
+  CODE_ERROR: 'CODE_ERROR',
+  /** score() did not return {score, reasoning} of the metric's output type. */
+  CODE_RESULT_INVALID: 'CODE_RESULT_INVALID',
 } as const;
 
 /** Structured JSON-lines logging, fields first (a pino logger satisfies it). */
@@ -45,6 +55,8 @@ export interface ScoringHandlerDeps {
   readonly totalsIntervalMs?: number;
   /** While a batch is being scored, `working()` is sent this often to hold the ack deadline. Default 5 s. */
   readonly workingIntervalMs?: number;
+  /** Runs CODE heuristics. Default: the process's shared sandbox (sharedCodeSandbox), started when a run first needs it. */
+  readonly codeSandbox?: CodeSandbox;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
