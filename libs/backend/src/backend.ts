@@ -1,6 +1,7 @@
 import { accessMigrations, ApiKeys } from '@assay/access';
 import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
+import { llmMigrations } from '@assay/llm';
 import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
 import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
 import { TestsetCommands, testsetMigrations, TestsetQueries } from '@assay/testsets';
@@ -11,7 +12,7 @@ import { TestsetCommands, testsetMigrations, TestsetQueries } from '@assay/tests
  * through here, so a new capability is wired once: its migrations go in `migrations`, its command
  * and query objects in `Backend`.
  */
-export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations, ...accessMigrations, ...testsetMigrations, ...systemMigrations];
+export const migrations: readonly MigrationObject[] = [...eventStoreMigrations, ...readModelMigrations, ...accessMigrations, ...testsetMigrations, ...systemMigrations, ...llmMigrations];
 
 export interface Backend {
   readonly db: Database;
