@@ -1,3 +1,5 @@
+import type { ImportSummary } from './commands/testset-commands';
+import type { ParsedRow } from './import-export/parse-import';
 import type { FieldMapping, ValidationErrorEntry } from '@assay/domain';
 
 export interface TestsetView {
@@ -91,6 +93,8 @@ export interface TestsetCommandsApi {
   addTestcases(testsetId: string, items: readonly TestcaseInput[]): Promise<TestcaseView[]>;
   /** One import batch in one transaction; rows that cannot be taken are refused, the rest go in. */
   importBatch(testsetId: string, rows: readonly ImportRow[]): Promise<ImportBatchResult>;
+  /** A whole import, batch by batch (see TestsetCommands.importTestcases); throws ImportStoppedError with the summary so far. */
+  importTestcases(testsetId: string, rows: AsyncIterable<ParsedRow>, options?: { batchSize?: number }): Promise<ImportSummary>;
 }
 
 export interface TestsetQueriesApi {

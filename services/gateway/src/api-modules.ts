@@ -4,6 +4,12 @@ import { CsvExportController } from './csv-export';
 import { GATEWAY_TYPE_DEFS } from './schema';
 import { ACCESS_TYPE_DEFS } from './access/schema';
 import { ApiKeysResolver } from './access/api-keys.resolver';
+import { TESTSETS_TYPE_DEFS } from './testsets/schema';
+import { TestsetsResolver } from './testsets/testsets.resolver';
+import { TestsetFilesController } from './testsets/testset-files.controller';
+import { SYSTEMS_TYPE_DEFS } from './systems/schema';
+import { SystemsResolver, SystemVersionResolver } from './systems/systems.resolver';
+import { RUN_CATALOG_TYPE_DEFS, RunCatalogResolver } from './catalog/run-catalog';
 
 /**
  * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
@@ -20,4 +26,7 @@ export interface ApiModule {
 export const API_MODULES: readonly ApiModule[] = [
   { name: 'runs', typeDefs: GATEWAY_TYPE_DEFS, resolvers: [RootResolver, RunResolver], controllers: [CsvExportController] },
   { name: 'access', typeDefs: ACCESS_TYPE_DEFS, resolvers: [ApiKeysResolver] },
+  { name: 'testsets', typeDefs: TESTSETS_TYPE_DEFS, resolvers: [TestsetsResolver], controllers: [TestsetFilesController] },
+  { name: 'systems', typeDefs: SYSTEMS_TYPE_DEFS, resolvers: [SystemsResolver, SystemVersionResolver] },
+  { name: 'run-catalog', typeDefs: RUN_CATALOG_TYPE_DEFS, resolvers: [RunCatalogResolver] },
 ];

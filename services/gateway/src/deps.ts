@@ -1,6 +1,8 @@
 import type { AccessApi } from '@assay/access';
 import type { EventBus } from '@assay/bus';
 import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
+import type { SystemsApi } from '@assay/systems';
+import type { TestsetsApi } from '@assay/testsets';
 import type { GatewayLogger } from './logger';
 
 /** What the gateway needs from the rest of the system. Same shape in service mode and in the embedded process. */
@@ -9,6 +11,10 @@ export interface GatewayDeps {
   readonly queries: RunQueriesApi;
   /** API keys: authenticates every call (see auth/api-key-auth.ts) and manages keys. */
   readonly access: AccessApi;
+  /** Testsets, testcases, imports and exports (absent: those operations answer UNAVAILABLE). */
+  readonly testsets?: TestsetsApi;
+  /** Systems and system versions (absent: those operations answer UNAVAILABLE). */
+  readonly systems?: SystemsApi;
   /** Only `onBroadcast` is used: live run updates. */
   readonly bus: Pick<EventBus, 'onBroadcast'>;
   /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */

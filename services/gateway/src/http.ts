@@ -19,6 +19,17 @@ export function describeError(error: unknown): unknown {
   return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
 }
 
+const STREAMED_UPLOADS = [/^\/testsets\/[^/?#]+\/import(?:[?#]|$)/];
+
+function isStreamedUpload(req: IncomingMessage): boolean {
+  return STREAMED_UPLOADS.some((pattern) => pattern.test(req.url ?? ''));
+}
+
+/** The media type of the request body, as body-parser's default `type: 'application/json'` compares it. */
+function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /** The error body-parser raises (http-errors): `type` tells what went wrong. */
 interface BodyParserError {
   readonly type?: string;
@@ -38,7 +49,9 @@ interface BodyParserError {
  * then reads the parsed `req.body`.
  */
 export function installBodyParser(app: NestExpressApplication, logger: GatewayLogger, limitBytes = MAX_REQUEST_BYTES): void {
-  app.useBodyParser('json', { limit: limitBytes });
+  // File uploads (POST /testsets/:id/import) are streamed by their controller, whatever their
+  // Content-Type: the JSON parser must not read them into memory first.
+  app.useBodyParser('json', { limit: limitBytes, type: (req: IncomingMessage) => !isStreamedUpload(req) && mediaType(req) === 'application/json' });
   app.use((err: unknown, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
     const e = (err ?? {}) as BodyParserError;
     if (!e.type || res.headersSent) {

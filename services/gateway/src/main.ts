@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     commands: backend.runs.commands,
     queries: backend.runs.queries,
     access: backend.access,
+    testsets: backend.testsets,
+    systems: backend.systems,
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

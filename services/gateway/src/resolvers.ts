@@ -3,6 +3,7 @@ import { Args, Mutation, Parent, Query, ResolveField, Resolver, Subscription } f
 import { AssayError, MAX_RECORDS_PER_CALL } from '@assay/contracts';
 import type {
   CreateMetricInput,
+  CreateRunInput,
   MetricAggregateView,
   MetricView,
   Page,
@@ -94,12 +95,18 @@ export class RootResolver {
   @Mutation('createRun')
   async createRun(
     @CurrentPrincipal() principal: Principal,
-    @Args('input') input: { projectId: string; metricIds: string[]; notes?: string | null },
+    @Args('input') input: CreateRunInput,
   ): Promise<RunView> {
     // Metrics (and anything else the input names) must be of this project: the backend refuses
     // others exactly as missing ones.
     await requireProject(this.deps, principal, input.projectId);
-    return this.deps.commands.createRun({ projectId: input.projectId, metricIds: input.metricIds, notes: input.notes });
+    return this.deps.commands.createRun({
+      projectId: input.projectId,
+      metricIds: input.metricIds,
+      notes: input.notes,
+      testsetId: input.testsetId,
+      systemVersionId: input.systemVersionId,
+    });
   }
 
   @Mutation('addRecords')

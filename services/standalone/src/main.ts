@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     commands: backend.runs.commands,
     queries: backend.runs.queries,
     access: backend.access,
+    testsets: backend.testsets,
+    systems: backend.systems,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });

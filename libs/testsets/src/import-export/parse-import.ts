@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse as parseCsv, type Info } from 'csv-parse';
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { AssayError, MAX_IMPORT_BYTES, MAX_IMPORT_ROW_BYTES } from '@assay/contracts';
@@ -62,19 +62,26 @@ export function importFormatOf(contentType: string | undefined, format: string |
   }
 }
 
-/** Counts bytes as they pass and fails the stream with PAYLOAD_TOO_LARGE past the limit. */
-export function byteLimit(maxBytes: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > maxBytes) {
-        callback(tooLarge(maxBytes));
+/**
+ * The bytes of `source` up to `maxBytes`; past that the stream just ends and `exceeded()` says so.
+ * Ending in-band (rather than failing the stream) lets every row before the limit be read and
+ * stored first; the row the limit cut through is then dropped by parseImport.
+ */
+export function byteLimit(source: Readable, maxBytes: number): { stream: Readable; exceeded: () => boolean } {
+  let exceeded = false;
+  async function* limited(): AsyncGenerator<Buffer> {
+    let seen = 0;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (seen + chunk.length > maxBytes) {
+        exceeded = true;
+        if (maxBytes > seen) yield chunk.subarray(0, maxBytes - seen);
         return;
       }
-      callback(null, chunk);
-    },
-  });
+      seen += chunk.length;
+      yield chunk;
+    }
+  }
+  return { stream: Readable.from(limited(), { objectMode: false }), exceeded: () => exceeded };
 }
 
 export function tooLarge(maxBytes: number): AssayError {
@@ -93,26 +100,36 @@ export function tooLarge(maxBytes: number): AssayError {
  * read at all (no header, not a JSON array) throws BAD_USER_INPUT / INVALID_JSON before any row.
  */
 export async function* parseImport(source: Readable, options: ParseImportOptions): AsyncGenerator<ParsedRow> {
-  const limited = source.pipe(byteLimit(options.maxBytes ?? MAX_IMPORT_BYTES));
-  source.on('error', (error) => limited.destroy(error));
+  const maxBytes = options.maxBytes ?? MAX_IMPORT_BYTES;
+  const limited = byteLimit(source, maxBytes);
   const idField = options.idField === undefined ? 'id' : options.idField;
   const maxRowBytes = options.maxRowBytes ?? MAX_IMPORT_ROW_BYTES;
-  try {
+  const rows = (() => {
     switch (options.format) {
       case 'csv':
       case 'tsv':
-        yield* parseDelimited(limited, options.format === 'tsv' ? '\t' : ',', idField, options.isJsonColumn ?? (() => false), maxRowBytes);
-        return;
+        return parseDelimited(limited.stream, options.format === 'tsv' ? '\t' : ',', idField, options.isJsonColumn ?? (() => false), maxRowBytes);
       case 'jsonl':
-        yield* parseJsonLines(limited, idField, maxRowBytes);
-        return;
+        return parseJsonLines(limited.stream, idField, maxRowBytes);
       case 'json':
-        yield* parseJsonArray(limited, idField, maxRowBytes);
-        return;
+        return parseJsonArray(limited.stream, idField, maxRowBytes);
     }
+  })();
+  // One row is held back: when the file turns out too large, the last row read may be cut short
+  // (and so may a parse error at the cut), so it is dropped rather than stored.
+  let held: ParsedRow | undefined;
+  try {
+    for await (const row of rows) {
+      if (held) yield held;
+      held = row;
+    }
+  } catch (error) {
+    if (!limited.exceeded()) throw error;
   } finally {
-    limited.destroy();
+    limited.stream.destroy();
   }
+  if (limited.exceeded()) throw tooLarge(maxBytes);
+  if (held) yield held;
 }
 
 /** Object rows: the id field (when a string) comes out; anything else is refused. */
