@@ -1,5 +1,5 @@
 import type { EvalType, HeuristicDefinition, OutputType } from '@assay/contracts';
-import type { RunStatus } from '@assay/domain';
+import type { MetricChanges, MetricDefinition, RunStatus } from '@assay/domain';
 
 /**
  * What the gateway (and the SDK behind it) can ask of runs: commands that append events, and
@@ -12,6 +12,7 @@ export interface ProjectView {
   readonly createdAt: Date;
 }
 
+/** A metric at its current version. */
 export interface MetricView {
   readonly id: string;
   readonly projectId: string;
@@ -21,6 +22,23 @@ export interface MetricView {
   readonly outputType: OutputType;
   readonly heuristic: HeuristicDefinition | null;
   readonly passingThreshold: number;
+  // Issue 3 (see MetricDefinition in @assay/domain):
+  readonly description: string;
+  readonly guidelines: string;
+  readonly promptTemplate: string | null;
+  readonly evalModelName: string | null;
+  readonly temperature: number | null;
+  /** When version 1 was created. */
+  readonly createdAt: Date;
+  /** When the current version was created. */
+  readonly updatedAt: Date;
+}
+
+/** One version of a metric, as it was defined (and as runs that pinned it score with it). */
+export interface MetricVersionView extends MetricDefinition {
+  readonly metricId: string;
+  readonly version: number;
+  readonly createdAt: Date;
 }
 
 export interface RunView {
@@ -104,6 +122,24 @@ export interface CreateMetricInput {
   readonly outputType: OutputType;
   readonly heuristic?: HeuristicDefinition | null;
   readonly passingThreshold?: number | null;
+  readonly description?: string | null;
+  readonly guidelines?: string | null;
+  readonly promptTemplate?: string | null;
+  readonly evalModelName?: string | null;
+  readonly temperature?: number | null;
+}
+
+/** The fields to change (absent: kept; null: back to the default); evalType and outputType never change. */
+export interface UpdateMetricInput extends MetricChanges {
+  readonly metricId: string;
+}
+
+export interface UpdateMetricOptions {
+  /**
+   * Called with the metric's project before anything changes (null when there is no such metric):
+   * throw to refuse. The gateway refuses a foreign metric exactly as a missing one.
+   */
+  readonly authorize?: (projectId: string | null) => void;
 }
 
 export interface CreateRunInput {
@@ -130,6 +166,8 @@ export interface RunCatalog {
 export interface RunCommandsApi {
   createProject(input: { name: string }): Promise<ProjectView>;
   createMetric(input: CreateMetricInput): Promise<MetricView>;
+  /** A new version with the whole new definition (none when nothing changes); runs keep the versions they pinned. */
+  updateMetric(input: UpdateMetricInput, options?: UpdateMetricOptions): Promise<MetricView>;
   /** Resolves once the run is visible to queries. */
   createRun(input: CreateRunInput): Promise<RunView>;
   /** One transaction: all records or none. */
@@ -140,6 +178,12 @@ export interface RunCommandsApi {
 export interface RunQueriesApi {
   getProject(id: string): Promise<ProjectView | null>;
   getMetric(id: string): Promise<MetricView | null>;
+  /** The project's metrics at their current versions, by name. */
+  listMetrics(projectId: string): Promise<MetricView[]>;
+  /** Every version of a metric, oldest first. */
+  listMetricVersions(metricId: string): Promise<MetricVersionView[]>;
+  /** The metric versions the run pinned, in run order. */
+  getRunMetricVersions(runId: string): Promise<MetricVersionView[]>;
   getRun(id: string): Promise<RunView | null>;
   listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>>;
   getAggregates(runId: string): Promise<MetricAggregateView[]>;

@@ -109,6 +109,9 @@ describe('CSV export streaming', () => {
     return {
       getProject: (id) => runs.getProject(id),
       getMetric: (id) => runs.getMetric(id),
+      listMetrics: (id) => runs.listMetrics(id),
+      listMetricVersions: (id) => runs.listMetricVersions(id),
+      getRunMetricVersions: (id) => runs.getRunMetricVersions(id),
       getRun: (id) => runs.getRun(id),
       listRuns: (p, page) => runs.listRuns(p, page),
       getAggregates: (id) => runs.getAggregates(id),

@@ -8,6 +8,9 @@ import { topicMatches, type BroadcastHandler } from '@assay/bus';
 import { AssayError, MAX_RECORDS_PER_CALL } from '@assay/contracts';
 import { runStatus } from '@assay/domain';
 import type {
+  MetricVersionView,
+  UpdateMetricInput,
+  UpdateMetricOptions,
   CreateMetricInput,
   MetricAggregateView,
   MetricView,
@@ -61,6 +64,7 @@ function paginate<T>(all: readonly T[], page: PageRequest): Page<T> {
 export class FakeRuns implements RunCommandsApi, RunQueriesApi {
   readonly projects = new Map<string, ProjectView>();
   readonly metrics = new Map<string, MetricView>();
+  readonly metricVersions = new Map<string, MetricView[]>();
   readonly runs = new Map<string, Mutable<RunView>>();
   readonly records = new Map<string, Mutable<RecordView>[]>();
   private seq = 0;
@@ -123,9 +127,30 @@ export class FakeRuns implements RunCommandsApi, RunQueriesApi {
       outputType: input.outputType,
       heuristic: input.heuristic ?? null,
       passingThreshold: input.passingThreshold ?? (input.outputType === 'INT' ? 3 : input.outputType === 'FLOAT' ? 0.5 : 1),
+      description: input.description ?? '',
+      guidelines: input.guidelines ?? '',
+      promptTemplate: input.promptTemplate ?? null,
+      evalModelName: input.evalModelName ?? null,
+      temperature: input.temperature ?? null,
+      createdAt: this.now(),
+      updatedAt: this.now(),
     };
     this.metrics.set(metric.id, metric);
+    this.metricVersions.set(metric.id, [metric]);
     return metric;
+  }
+
+  /** Every change makes a version (no checks: the decider's are tested in @assay/domain). */
+  async updateMetric(input: UpdateMetricInput, options: UpdateMetricOptions = {}): Promise<MetricView> {
+    const current = this.metrics.get(input.metricId);
+    options.authorize?.(current?.projectId ?? null);
+    if (!current) throw new AssayError('METRIC_NOT_FOUND', `Metric "${input.metricId}" does not exist.`);
+    const { metricId: _id, ...changes } = input;
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+    const next: MetricView = { ...current, ...defined, version: current.version + 1, updatedAt: this.now() };
+    this.metrics.set(next.id, next);
+    this.metricVersions.get(next.id)!.push(next);
+    return next;
   }
 
   async createRun(input: { projectId: string; metricIds: readonly string[]; notes?: string | null }): Promise<RunView> {
@@ -209,6 +234,25 @@ export class FakeRuns implements RunCommandsApi, RunQueriesApi {
 
   async getMetric(id: string): Promise<MetricView | null> {
     return this.metrics.get(id) ?? null;
+  }
+
+  async listMetrics(projectId: string): Promise<MetricView[]> {
+    return [...this.metrics.values()].filter((m) => m.projectId === projectId).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async listMetricVersions(metricId: string): Promise<MetricVersionView[]> {
+    return (this.metricVersions.get(metricId) ?? []).map((m) => this.versionView(m));
+  }
+
+  async getRunMetricVersions(runId: string): Promise<MetricVersionView[]> {
+    const run = this.runs.get(runId);
+    if (!run) return [];
+    return run.metrics.map((pinned) => this.versionView(this.metricVersions.get(pinned.id)!.find((m) => m.version === pinned.version)!));
+  }
+
+  private versionView(m: MetricView): MetricVersionView {
+    const { id, projectId: _p, updatedAt, createdAt: _c, ...definition } = m;
+    return { metricId: id, ...definition, createdAt: updatedAt };
   }
 
   async getRun(id: string): Promise<RunView | null> {

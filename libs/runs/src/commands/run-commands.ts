@@ -14,7 +14,9 @@ import {
   runStreamId,
 } from '@assay/domain';
 import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
-import type { CreateMetricInput, CreateRunInput, MetricView, ProjectView, RecordInput, RecordView, RunCatalog, RunCommandsApi, RunView } from '../types';
+import { checkCodeMetric } from '@assay/scoring';
+import type { CreateMetricInput, CreateRunInput, MetricView, ProjectView, RecordInput, RecordView, RunCatalog, RunCommandsApi, RunView, UpdateMetricInput, UpdateMetricOptions } from '../types';
+import { CodeChecker, MetricCommands } from './metric-commands';
 import type { RunQueries } from '../read-models/run-queries';
 import { foldStream, toNewEvents } from './decide-and-append';
 import { recordOutcomes, ScoringOutcome } from './record-outcomes';
@@ -29,6 +31,8 @@ export interface RunCommandsOptions {
   readonly catalog?: RunCatalog;
   /** Largest record accepted (default DEFAULT_MAX_RECORD_BYTES): it must fit one bus message. */
   readonly maxRecordBytes?: number;
+  /** Compiles CODE metrics when they are saved. Default: the process's code sandbox (@assay/scoring). */
+  readonly checkCode?: CodeChecker;
 }
 
 const CONFLICT_RETRIES = 10;
@@ -40,12 +44,15 @@ const CONFLICT_RETRIES = 10;
 export class RunCommands implements RunCommandsApi {
   private readonly runs = new StreamStateCache<RunState>();
   private readonly runLocks = new KeyedMutex();
+  private readonly metrics: MetricCommands;
 
   constructor(
     private readonly store: PostgresEventStore,
     private readonly queries: RunQueries,
     private readonly options: RunCommandsOptions = {},
-  ) {}
+  ) {
+    this.metrics = new MetricCommands(store, options.checkCode ?? checkCodeMetric);
+  }
 
   async createProject(input: { name: string }): Promise<ProjectView> {
     const projectId = randomUUID();
@@ -56,22 +63,11 @@ export class RunCommands implements RunCommandsApi {
 
   async createMetric(input: CreateMetricInput): Promise<MetricView> {
     await this.requireProject(input.projectId);
-    const metricId = randomUUID();
-    const events = metricDecider.decide({ type: 'CreateMetric', metricId, ...input }, metricDecider.initialState());
-    await this.store.append([{ streamId: metricStreamId(metricId), expectedVersion: 'no_stream', events: toNewEvents(events) }]);
-    const state = metricDecider.evolve(metricDecider.initialState(), events[0]);
-    if (!state.exists) throw new AssayError('INTERNAL', 'Metric was not created.');
-    const { snapshot } = state;
-    return {
-      id: metricId,
-      projectId: input.projectId,
-      name: snapshot.name,
-      version: snapshot.version,
-      evalType: snapshot.evalType,
-      outputType: snapshot.outputType,
-      heuristic: snapshot.heuristic ?? null,
-      passingThreshold: snapshot.passingThreshold,
-    };
+    return this.metrics.create(input);
+  }
+
+  async updateMetric(input: UpdateMetricInput, options?: UpdateMetricOptions): Promise<MetricView> {
+    return this.metrics.update(input, options);
   }
 
   async createRun(input: CreateRunInput): Promise<RunView> {

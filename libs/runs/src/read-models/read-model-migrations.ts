@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { metricMigrations } from './metric-migrations';
 
 /**
  * Read models projected from the global log by the runs service. They are disposable: dropping
@@ -111,4 +112,5 @@ export class Migration20261126RunCatalog extends Migration {
 export const readModelMigrations = [
   { name: 'Migration20261125ReadModels', class: Migration20261125ReadModels },
   { name: 'Migration20261126RunCatalog', class: Migration20261126RunCatalog },
+  ...metricMigrations,
 ];

@@ -4,6 +4,7 @@ import { runStatus } from '@assay/domain';
 import type { StoredEvent } from '@assay/event-store';
 import type { RunView } from '../types';
 import { RUN_COLUMNS, toRunView, RunRow } from './run-rows';
+import { projectMetrics } from './metric-projector';
 
 /**
  * Folds a batch of events from the global log into the read models, in the caller's transaction
@@ -21,16 +22,7 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
       [JSON.stringify(batch.projects)],
     );
   }
-  if (batch.metrics.length) {
-    await tx.query(
-      `insert into rm_metrics (id, project_id, name, version, eval_type, output_type, heuristic, passing_threshold, created_at)
-       select id, project_id, name, version, eval_type, output_type, heuristic, passing_threshold, created_at
-       from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, name text, version int, eval_type text,
-            output_type text, heuristic jsonb, passing_threshold double precision, created_at timestamptz)
-       on conflict do nothing`,
-      [JSON.stringify(batch.metrics)],
-    );
-  }
+  await projectMetrics(events, tx);
   if (batch.runs.length) {
     await tx.query(
       `insert into rm_runs (id, project_id, notes, metrics, num_metrics, status, stream_version, created_at, updated_at, last_event_at,
@@ -138,7 +130,6 @@ async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[
 
 function groupByTable(events: readonly StoredEvent[]) {
   const projects: object[] = [];
-  const metrics: object[] = [];
   const runs: object[] = [];
   const records: object[] = [];
   const outcomes: object[] = [];
@@ -157,21 +148,6 @@ function groupByTable(events: readonly StoredEvent[]) {
       case 'ProjectCreated': {
         const data = event.data as EventData<'ProjectCreated'>;
         projects.push({ id: data.projectId, name: data.name, created_at: createdAt(event) });
-        break;
-      }
-      case 'MetricCreated': {
-        const data = event.data as EventData<'MetricCreated'>;
-        metrics.push({
-          id: data.metricId,
-          project_id: data.projectId,
-          name: data.name,
-          version: 1,
-          eval_type: data.evalType,
-          output_type: data.outputType,
-          heuristic: data.heuristic,
-          passing_threshold: data.passingThreshold,
-          created_at: createdAt(event),
-        });
         break;
       }
       case 'RunCreated': {
@@ -241,5 +217,5 @@ function groupByTable(events: readonly StoredEvent[]) {
       }
     }
   }
-  return { projects, metrics, runs, records, outcomes, notes, touched };
+  return { projects, runs, records, outcomes, notes, touched };
 }

@@ -1,6 +1,7 @@
 import type { Sql } from '@assay/database';
 import type {
   MetricAggregateView,
+  MetricVersionView,
   MetricView,
   Page,
   PageRequest,
@@ -12,6 +13,7 @@ import type {
 } from '../types';
 import { decodeCursor, encodeCursor, pageSize } from './cursor';
 import { RUN_COLUMNS, RunRow, toRunView } from './run-rows';
+import { MetricQueries } from './metric-queries';
 
 interface RecordRow {
   id: string;
@@ -37,26 +39,31 @@ interface ScoreRow {
 
 /** Reads of the runs read models. Eventually consistent with the log; commands wait where it matters. */
 export class RunQueries implements RunQueriesApi {
-  constructor(private readonly sql: Sql) {}
+  private readonly metrics: MetricQueries;
+
+  constructor(private readonly sql: Sql) {
+    this.metrics = new MetricQueries(sql);
+  }
 
   async getProject(id: string): Promise<ProjectView | null> {
     const [row] = await this.sql.query('select id, name, created_at from rm_projects where id = $1', [id]);
     return row ? { id: row.id, name: row.name, createdAt: new Date(row.created_at) } : null;
   }
 
-  async getMetric(id: string): Promise<MetricView | null> {
-    const [row] = await this.sql.query('select * from rm_metrics where id = $1', [id]);
-    if (!row) return null;
-    return {
-      id: row.id,
-      projectId: row.project_id,
-      name: row.name,
-      version: row.version,
-      evalType: row.eval_type,
-      outputType: row.output_type,
-      heuristic: row.heuristic,
-      passingThreshold: row.passing_threshold,
-    };
+  getMetric(id: string): Promise<MetricView | null> {
+    return this.metrics.get(id);
+  }
+
+  listMetrics(projectId: string): Promise<MetricView[]> {
+    return this.metrics.list(projectId);
+  }
+
+  listMetricVersions(metricId: string): Promise<MetricVersionView[]> {
+    return this.metrics.versions(metricId);
+  }
+
+  getRunMetricVersions(runId: string): Promise<MetricVersionView[]> {
+    return this.metrics.ofRun(runId);
   }
 
   async getRun(id: string): Promise<RunView | null> {
