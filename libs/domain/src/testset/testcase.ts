@@ -85,7 +85,7 @@ export function decideTestcaseWrites(command: WriteTestcases): TestcaseWriteDeci
       }
       const before = current.get(row.id);
       if (before === undefined) {
-        throw new AssayError('TESTCASE_NOT_FOUND', `testcase ${row.id} is not in testset ${command.testsetId}: leave the id out to add a new testcase.`, { testcaseId: row.id });
+        throw new AssayError('TESTCASE_NOT_FOUND', `testcase ${row.id} is not in testset ${command.testsetId}: leave the id out to add a new testcase (an import reads its id column as testcase ids; ?idField= with no value keeps that column as data).`, { testcaseId: row.id });
       }
       if (before === jsonText) {
         outcomes.push({ line: row.line, testcaseId: row.id, outcome: 'unchanged', invalid });

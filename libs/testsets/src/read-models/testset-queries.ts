@@ -100,7 +100,7 @@ export class TestsetQueries implements TestsetQueriesApi {
    * Id and data of every testcase in order, fetched by keyset pages: memory stays flat whatever
    * the testset's size, and an export reads no more than the consumer takes.
    */
-  async *streamTestcaseData(testsetId: string, pageSizeHint = 1000): AsyncIterable<{ id: string; jsonText: string }> {
+  async *streamTestcaseData(testsetId: string, pageSizeHint = 5000): AsyncIterable<{ id: string; jsonText: string }> {
     let afterSeq = 0;
     for (;;) {
       const rows = await this.sql.query<{ id: string; seq: string | number; json_text: string }>(
