@@ -10,6 +10,8 @@ import { TestsetFilesController } from './testsets/testset-files.controller';
 import { SYSTEMS_TYPE_DEFS } from './systems/schema';
 import { SystemsResolver, SystemVersionResolver } from './systems/systems.resolver';
 import { RUN_CATALOG_TYPE_DEFS, RunCatalogResolver } from './catalog/run-catalog';
+import { METRICS_TYPE_DEFS } from './metrics/schema';
+import { MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver } from './metrics/metrics.resolver';
 
 /**
  * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
@@ -29,4 +31,5 @@ export const API_MODULES: readonly ApiModule[] = [
   { name: 'testsets', typeDefs: TESTSETS_TYPE_DEFS, resolvers: [TestsetsResolver], controllers: [TestsetFilesController] },
   { name: 'systems', typeDefs: SYSTEMS_TYPE_DEFS, resolvers: [SystemsResolver, SystemVersionResolver] },
   { name: 'run-catalog', typeDefs: RUN_CATALOG_TYPE_DEFS, resolvers: [RunCatalogResolver] },
+  { name: 'metrics', typeDefs: METRICS_TYPE_DEFS, resolvers: [MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver] },
 ];
