@@ -1,10 +1,11 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { AssayError } from '@assay/contracts';
+import { checkTemplate } from '../template/jinja';
 
 /**
  * The config of a prompt system: chat messages whose `content` is a Jinja template over the
- * testcase's inputs (rendered in issue 4; only the structure is checked here), and the model
- * settings. Other keys are kept as they are, for system kinds of their own.
+ * testcase's inputs (checked to parse here; rendered with system runs), and the model settings.
+ * Other keys are kept as they are, for system kinds of their own.
  */
 const promptConfigSchema = {
   type: 'object',
@@ -64,4 +65,12 @@ export function assertValidSystemConfig(config: unknown): asserts config is Reco
       { errors },
     );
   }
+  // Each message is a Jinja template over the testcase's inputs: it must parse, and name no other
+  // variable (TEMPLATE_INVALID with line and column). Rendering comes with system runs.
+  (config.messages as { content: string }[]).forEach((message, index) =>
+    checkTemplate(message.content, { field: `config.messages[${index}].content`, variables: PROMPT_TEMPLATE_VARIABLES }),
+  );
 }
+
+/** What a prompt system's message templates are rendered with. */
+export const PROMPT_TEMPLATE_VARIABLES = ['inputs'] as const;

@@ -43,6 +43,19 @@ describe('system decider', () => {
     expect(spec.given([created]).when({ type: 'CreateSystemVersion', systemId: 's1', versionId: 'v-2', config: { endpoint: 'http://x' } }).result()).toHaveLength(1);
   });
 
+  it('checks message templates: they must parse (line and column) and use only inputs', () => {
+    let error: any;
+    try {
+      spec.given([created]).when({ type: 'CreateSystemVersion', systemId: 's1', versionId: 'v-2', config: { ...prompt, messages: [{ role: 'system', content: 'ok' }, { role: 'user', content: 'Q:\n{{ inputs.question ' }] } }).result();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'TEMPLATE_INVALID', details: { field: 'config.messages[1].content', line: expect.any(Number), column: expect.any(Number) } });
+    spec.given([created]).when({ type: 'CreateSystemVersion', systemId: 's1', versionId: 'v-2', config: { ...prompt, messages: [{ role: 'user', content: '{{ expected.answer }}' }] } }).thenThrows('TEMPLATE_INVALID');
+    const loops = '{% for k, v in inputs %}{{ k }}: {{ v }}\n{% endfor %}{% if inputs.context %}Context: {{ inputs.context }}{% endif %}';
+    expect(spec.given([created]).when({ type: 'CreateSystemVersion', systemId: 's1', versionId: 'v-2', config: { ...prompt, messages: [{ role: 'user', content: loops }] } }).result()).toHaveLength(1);
+  });
+
   it('sets the production version to a version of the system only', () => {
     spec.given([created, v1]).when({ type: 'SetProductionVersion', systemId: 's1', versionId: 'v-1' }).then([{ type: 'ProductionVersionSet', data: { systemId: 's1', versionId: 'v-1' } }]);
     spec
