@@ -31,8 +31,8 @@ export interface MetricDefinitionInput {
   readonly temperature?: number | null;
 }
 
-/** The variables a judge prompt template is rendered with. */
-export const PROMPT_TEMPLATE_VARIABLES = ['inputs', 'outputs', 'expected', 'guidelines'] as const;
+/** The variables a judge prompt template (an AI metric's promptTemplate) is rendered with. */
+export const JUDGE_PROMPT_VARIABLES = ['inputs', 'outputs', 'expected', 'guidelines'] as const;
 
 export const METRIC_LIMITS = {
   name: 200,
@@ -93,7 +93,7 @@ export function normalizeMetricDefinition(input: MetricDefinitionInput): MetricD
           { field: 'promptTemplate' },
         );
       }
-      checkTemplate(promptTemplate, { field: 'promptTemplate', variables: PROMPT_TEMPLATE_VARIABLES });
+      checkTemplate(promptTemplate, { field: 'promptTemplate', variables: JUDGE_PROMPT_VARIABLES });
       if (evalModelName !== null) assertLength('evalModelName', evalModelName);
       if (temperature !== null) {
         const { min, max } = METRIC_LIMITS.temperature;

@@ -1,9 +1,9 @@
 import { AssayError } from '@assay/contracts';
 import { METRIC_TEMPLATES, SAMPLE_RECORD } from '../metric/builtin-templates';
-import { normalizeMetricDefinition, PROMPT_TEMPLATE_VARIABLES } from '../metric/definition';
+import { normalizeMetricDefinition, JUDGE_PROMPT_VARIABLES } from '../metric/definition';
 import { checkTemplate, compileTemplate, TemplateRenderError } from './jinja';
 
-const options = { field: 'promptTemplate', variables: PROMPT_TEMPLATE_VARIABLES };
+const options = { field: 'promptTemplate', variables: JUDGE_PROMPT_VARIABLES };
 
 function refusal(source: string): AssayError {
   try {
