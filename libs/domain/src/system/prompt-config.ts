@@ -33,8 +33,8 @@ const promptConfigSchema = {
 
 const validatePrompt = new Ajv2020({ allErrors: true, strict: false }).compile(promptConfigSchema);
 
-/** Largest config (as JSON text). */
-export const MAX_SYSTEM_CONFIG_BYTES = 1024 * 1024;
+/** Largest config (as JSON, UTF-8 bytes): the version's event stays well under the bus's 1 MiB message limit. */
+export const MAX_SYSTEM_CONFIG_BYTES = 256 * 1024;
 
 /**
  * A system version's config is a JSON object. One with `messages` is a prompt system and must
@@ -46,7 +46,7 @@ export function assertValidSystemConfig(config: unknown): asserts config is Reco
       errors: [{ path: '', message: 'must be object' }],
     });
   }
-  if (JSON.stringify(config).length > MAX_SYSTEM_CONFIG_BYTES) {
+  if (Buffer.byteLength(JSON.stringify(config)) > MAX_SYSTEM_CONFIG_BYTES) {
     throw new AssayError('SYSTEM_CONFIG_INVALID', `config is larger than ${MAX_SYSTEM_CONFIG_BYTES} bytes as JSON.`);
   }
   if (!('messages' in config)) return;

@@ -4,8 +4,10 @@ import type { ValidationErrorEntry } from './json-schema';
 /** The stream of a testset's testcases (its definition is on `testset-<id>`). */
 export const testcasesStreamId = (testsetId: string) => `testcases-${testsetId}`;
 
-/** Largest testcase: its jsonData as JSON text, in characters. Keeps every event under the bus's 1 MiB message limit. */
+/** Largest testcase: its jsonData as JSON text, in UTF-8 bytes. Keeps every event under the bus's 1 MiB message limit. */
 export const MAX_TESTCASE_BYTES = 512 * 1024;
+/** Most validation errors stored per testcase (the last one then says how many more there were). */
+export const MAX_STORED_VALIDATION_ERRORS = 100;
 /** Most testcases, and most characters of their JSON, per TestcasesAdded / TestcasesUpdated event. */
 export const MAX_TESTCASES_PER_EVENT = 1000;
 export const MAX_TESTCASE_EVENT_CHARS = 512 * 1024;
@@ -73,11 +75,13 @@ export function decideTestcaseWrites(command: WriteTestcases): TestcaseWriteDeci
     try {
       assertTestcaseData(row.jsonData);
       const jsonText = JSON.stringify(row.jsonData);
-      if (jsonText.length > MAX_TESTCASE_BYTES) {
-        throw new AssayError('PAYLOAD_TOO_LARGE', `a testcase is limited to ${MAX_TESTCASE_BYTES} characters of JSON; this one has ${jsonText.length}.`);
+      const bytes = Buffer.byteLength(jsonText);
+      if (bytes > MAX_TESTCASE_BYTES) {
+        throw new AssayError('PAYLOAD_TOO_LARGE', `a testcase is limited to ${MAX_TESTCASE_BYTES} bytes of JSON; this one has ${bytes}.`);
       }
       const invalid = row.validationErrors.length > 0;
-      const content = (testcaseId: string): Content => ({ testcaseId, jsonText, schemaRevision: command.schemaRevision, validationErrors: [...row.validationErrors] });
+      const validationErrors = capErrors(row.validationErrors);
+      const content = (testcaseId: string): Content => ({ testcaseId, jsonText, schemaRevision: command.schemaRevision, validationErrors });
       if (!row.id) {
         added.push(content(row.newId));
         outcomes.push({ line: row.line, testcaseId: row.newId, outcome: 'created', invalid });
@@ -107,12 +111,19 @@ export function decideTestcaseWrites(command: WriteTestcases): TestcaseWriteDeci
   return { events, outcomes };
 }
 
+function capErrors(errors: readonly ValidationErrorEntry[]): ValidationErrorEntry[] {
+  if (errors.length <= MAX_STORED_VALIDATION_ERRORS) return [...errors];
+  const kept = errors.slice(0, MAX_STORED_VALIDATION_ERRORS - 1);
+  return [...kept, { path: '', message: `and ${errors.length - kept.length} more errors` }];
+}
+
+/** Groups testcases into events of at most MAX_TESTCASES_PER_EVENT and about MAX_TESTCASE_EVENT_CHARS bytes. */
 function pack(items: Content[]): Content[][] {
   const groups: Content[][] = [];
   let group: Content[] = [];
   let chars = 0;
   for (const item of items) {
-    const size = item.jsonText.length + 200;
+    const size = Buffer.byteLength(item.jsonText) + JSON.stringify(item.validationErrors).length + 200;
     if (group.length && (group.length >= MAX_TESTCASES_PER_EVENT || chars + size > MAX_TESTCASE_EVENT_CHARS)) {
       groups.push(group);
       group = [];

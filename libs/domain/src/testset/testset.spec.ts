@@ -141,5 +141,15 @@ describe('testcase writes', () => {
     const decision = decideTestcaseWrites({ ...base, rows: [...Array.from({ length: 1500 }, (_, i) => row(i, { i })), row(2000, { big }), row(2001, { big }), row(2002, { big })] });
     expect(decision.events.map((e) => e.data.testcases.length)).toEqual([1000, 502, 1]);
     expect(() => decideTestcaseWrites({ ...base, allOrNothing: true, rows: [row(1, { big: 'x'.repeat(600 * 1024) })] })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    // Bytes, not characters: 200 Ki three-byte characters are 600 KiB.
+    expect(() => decideTestcaseWrites({ ...base, allOrNothing: true, rows: [row(1, { big: '日'.repeat(200 * 1024) })] })).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+  });
+
+  it('stores at most 100 validation errors per testcase, saying how many more there were', () => {
+    const errors = Array.from({ length: 250 }, (_, i) => ({ path: `/f${i}`, message: 'must be string' }));
+    const [event] = decideTestcaseWrites({ ...base, rows: [{ ...row(1, { q: 1 }), validationErrors: errors }] }).events;
+    const stored = event.data.testcases[0].validationErrors;
+    expect(stored).toHaveLength(100);
+    expect(stored[99]).toEqual({ path: '', message: 'and 151 more errors' });
   });
 });

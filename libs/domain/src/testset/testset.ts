@@ -51,6 +51,16 @@ export type TestsetState = { readonly exists: false } | ({ readonly exists: true
 
 const MAX_NAME = 200;
 const MAX_DESCRIPTION = 10_000;
+/** Largest jsonSchema, as JSON (UTF-8 bytes): the definition event stays well under the bus's 1 MiB message limit. */
+export const MAX_JSON_SCHEMA_BYTES = 256 * 1024;
+
+function checkSchema(jsonSchema: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(jsonSchema) ?? '');
+  if (bytes > MAX_JSON_SCHEMA_BYTES) {
+    throw new AssayError('JSON_SCHEMA_INVALID', `jsonSchema is ${bytes} bytes as JSON; the limit is ${MAX_JSON_SCHEMA_BYTES}.`, { errors: [{ path: '', message: 'too large' }] });
+  }
+  compileJsonSchema(jsonSchema);
+}
 
 function checkName(name: string | null | undefined): string {
   const trimmed = (name ?? '').trim();
@@ -119,7 +129,7 @@ export const testsetDecider: Decider<TestsetCommand, TestsetState, TestsetEvent>
       case 'CreateTestset': {
         if (state.exists) throw new AssayError('BAD_USER_INPUT', `Testset ${command.testsetId} already exists.`);
         const jsonSchema = command.jsonSchema === undefined || command.jsonSchema === null ? {} : command.jsonSchema;
-        compileJsonSchema(jsonSchema);
+        checkSchema(jsonSchema);
         return [
           {
             type: 'TestsetCreated',
@@ -142,7 +152,7 @@ export const testsetDecider: Decider<TestsetCommand, TestsetState, TestsetEvent>
         const schemaGiven = command.jsonSchema !== undefined && command.jsonSchema !== null;
         const jsonSchema = schemaGiven ? command.jsonSchema : state.jsonSchema;
         const schemaChanged = schemaGiven && canonicalJson(jsonSchema) !== canonicalJson(state.jsonSchema);
-        if (schemaChanged) compileJsonSchema(jsonSchema);
+        if (schemaChanged) checkSchema(jsonSchema);
         let fieldMapping: FieldMapping;
         let droppedMappings: string[] = [];
         if (command.fieldMapping) {
