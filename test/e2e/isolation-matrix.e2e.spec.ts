@@ -18,13 +18,15 @@ import { freePort, startServiceStack, waitFor, type ServiceStack } from '../supp
  *   - and that refusal is exactly what project B's key gets for an id that exists nowhere: same
  *     status, same code, same message and details once the id itself is masked.
  *
- * Admin-only operations are refused to both project keys with FORBIDDEN and work with the admin key.
+ * Admin-only operations are refused to both project keys with FORBIDDEN and work with the admin key;
+ * operations that show nothing of any project (`anyKey`) work with every key.
  * A new operation without an entry fails the first test, which names it.
  *
  * Adding an entry: describe the call with `own` (the caller's project's objects) and `target`
  * (the objects it must not reach, or missing ids), and say how a refusal looks: 'null' (a
- * nullable lookup answers null) or the error code. New kinds of objects go into Fixture,
- * createFixture and missingIds.
+ * nullable lookup answers null) or the error code. Ids inside an input (createRun's metricIds,
+ * testsetId…) get a probe each, with `own` for the rest of the input. New kinds of objects go into
+ * Fixture, createFixture and missingIds.
  */
 
 interface Fixture {
@@ -33,6 +35,9 @@ interface Fixture {
   readonly runId: string;
   /** A key of the project that no probe authenticates with: revokeApiKey's target. */
   readonly spareKeyId: string;
+  readonly testsetId: string;
+  readonly systemId: string;
+  readonly systemVersionId: string;
 }
 
 type Call =
@@ -54,7 +59,14 @@ interface AdminOnlyProbe {
   readonly call: (own: Fixture) => Call;
 }
 
-type Probe = ScopedProbe | AdminOnlyProbe;
+/** An operation that shows nothing of any project (e.g. built-in templates): every valid key may call it. */
+interface AnyKeyProbe {
+  readonly anyKey: true;
+  readonly what?: string;
+  readonly call: (own: Fixture) => Call;
+}
+
+type Probe = ScopedProbe | AdminOnlyProbe | AnyKeyProbe;
 
 const gql = (query: string, variables?: Record<string, unknown>): Call => ({ kind: 'graphql', query, variables });
 
@@ -63,6 +75,11 @@ const MATRIX: Record<string, Probe[]> = {
   'Query.project': [{ call: (_own, t) => gql('query ($id: ID!) { project(id: $id) { id name } }', { id: t.projectId }), refused: 'null' }],
   'Query.metric': [{ call: (_own, t) => gql('query ($id: ID!) { metric(id: $id) { id name } }', { id: t.metricId }), refused: 'null' }],
   'Query.run': [{ call: (_own, t) => gql('query ($id: ID!) { run(id: $id) { id status records { edges { node { id } } } } }', { id: t.runId }), refused: 'null' }],
+  'Query.metrics': [{ call: (_own, t) => gql('query ($p: ID!) { metrics(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
+  'Query.metricTemplates': [{ anyKey: true, call: () => gql('{ metricTemplates { name } }') }],
+  'Mutation.updateMetric': [
+    { call: (_own, t) => gql('mutation ($m: ID!) { updateMetric(input: { metricId: $m, description: "mine now" }) { id version } }', { m: t.metricId }), refused: 'METRIC_NOT_FOUND' },
+  ],
   'Query.runs': [{ call: (_own, t) => gql('query ($p: ID!) { runs(projectId: $p) { edges { node { id } } } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
   'Query.apiKeys': [
     { call: (_own, t) => gql('query ($p: ID) { apiKeys(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' },
@@ -79,6 +96,16 @@ const MATRIX: Record<string, Probe[]> = {
   'Mutation.createRun': [
     { what: 'in the other project', call: (_own, t) => gql('mutation ($p: ID!, $m: ID!) { createRun(input: { projectId: $p, metricIds: [$m] }) { id } }', { p: t.projectId, m: t.metricId }), refused: 'PROJECT_NOT_FOUND' },
     { what: "with the other project's metric", call: (own, t) => gql('mutation ($p: ID!, $m: ID!) { createRun(input: { projectId: $p, metricIds: [$m] }) { id } }', { p: own.projectId, m: t.metricId }), refused: 'METRIC_NOT_FOUND' },
+    {
+      what: "with the other project's testset",
+      call: (own, t) => gql('mutation ($p: ID!, $m: ID!, $t: ID) { createRun(input: { projectId: $p, metricIds: [$m], testsetId: $t }) { id } }', { p: own.projectId, m: own.metricId, t: t.testsetId }),
+      refused: 'TESTSET_NOT_FOUND',
+    },
+    {
+      what: "with the other project's system version",
+      call: (own, t) => gql('mutation ($p: ID!, $m: ID!, $v: ID) { createRun(input: { projectId: $p, metricIds: [$m], systemVersionId: $v }) { id } }', { p: own.projectId, m: own.metricId, v: t.systemVersionId }),
+      refused: 'SYSTEM_VERSION_NOT_FOUND',
+    },
   ],
   'Mutation.addRecords': [
     { call: (_own, t) => gql('mutation ($r: ID!) { addRecords(runId: $r, records: [{ outputs: { answer: "x" } }]) { id } }', { r: t.runId }), refused: 'RUN_NOT_FOUND' },
@@ -91,9 +118,35 @@ const MATRIX: Record<string, Probe[]> = {
   'Mutation.revokeApiKey': [{ call: (_own, t) => gql('mutation ($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }', { id: t.spareKeyId }), refused: 'API_KEY_NOT_FOUND' }],
   'Subscription.runUpdated': [{ call: (_own, t) => ({ kind: 'ws', query: 'subscription ($r: ID!) { runUpdated(runId: $r) { id status } }', variables: { r: t.runId } }), refused: 'RUN_NOT_FOUND' }],
   'GET /runs/:id/export.csv': [{ call: (_own, t) => ({ kind: 'http', method: 'GET', path: `/runs/${t.runId}/export.csv` }), refused: 'RUN_NOT_FOUND' }],
+
+  // Testsets and testcases.
+  'Query.testset': [{ call: (_own, t) => gql('query ($id: ID!) { testset(id: $id) { id name testcases { edges { node { id } } } } }', { id: t.testsetId }), refused: 'null' }],
+  'Query.testsets': [{ call: (_own, t) => gql('query ($p: ID!) { testsets(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
+  'Mutation.createTestset': [{ call: (_own, t) => gql('mutation ($p: ID!) { createTestset(input: { projectId: $p, name: "intruder" }) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
+  'Mutation.updateTestset': [{ call: (_own, t) => gql('mutation ($id: ID!) { updateTestset(id: $id, input: { description: "mine now" }) { id } }', { id: t.testsetId }), refused: 'TESTSET_NOT_FOUND' }],
+  'Mutation.addTestcases': [{ call: (_own, t) => gql('mutation ($id: ID!) { addTestcases(testsetId: $id, items: [{ jsonData: { q: "planted" } }]) { id } }', { id: t.testsetId }), refused: 'TESTSET_NOT_FOUND' }],
+  'POST /testsets/:id/import': [
+    { call: (_own, t) => ({ kind: 'http', method: 'POST', path: `/testsets/${t.testsetId}/import`, contentType: 'application/x-ndjson', body: '{"q":"imported"}\n' }), refused: 'TESTSET_NOT_FOUND' },
+  ],
+  'GET /testsets/:id/export.csv': [{ call: (_own, t) => ({ kind: 'http', method: 'GET', path: `/testsets/${t.testsetId}/export.csv` }), refused: 'TESTSET_NOT_FOUND' }],
+  'GET /testsets/:id/export.jsonl': [{ call: (_own, t) => ({ kind: 'http', method: 'GET', path: `/testsets/${t.testsetId}/export.jsonl` }), refused: 'TESTSET_NOT_FOUND' }],
+
+  // Systems and their versions.
+  'Query.system': [{ call: (_own, t) => gql('query ($id: ID!) { system(id: $id) { id versions { id } } }', { id: t.systemId }), refused: 'null' }],
+  'Query.systems': [{ call: (_own, t) => gql('query ($p: ID!) { systems(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
+  'Query.systemVersion': [{ call: (_own, t) => gql('query ($id: ID!) { systemVersion(id: $id) { id config } }', { id: t.systemVersionId }), refused: 'null' }],
+  'Mutation.createSystem': [{ call: (_own, t) => gql('mutation ($p: ID!) { createSystem(input: { projectId: $p, name: "intruder" }) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
+  'Mutation.createSystemVersion': [
+    { call: (_own, t) => gql('mutation ($s: ID!) { createSystemVersion(input: { systemId: $s, name: "v9", config: { k: 9 } }) { id } }', { s: t.systemId }), refused: 'SYSTEM_NOT_FOUND' },
+  ],
+  'Mutation.setProductionVersion': [
+    { call: (_own, t) => gql('mutation ($s: ID!, $v: ID!) { setProductionVersion(systemId: $s, versionId: $v) { id } }', { s: t.systemId, v: t.systemVersionId }), refused: 'SYSTEM_NOT_FOUND' },
+    { what: "with the other project's version", call: (own, t) => gql('mutation ($s: ID!, $v: ID!) { setProductionVersion(systemId: $s, versionId: $v) { id } }', { s: own.systemId, v: t.systemVersionId }), refused: 'SYSTEM_VERSION_NOT_FOUND' },
+  ],
 };
 
 const isAdminOnly = (probe: Probe): probe is AdminOnlyProbe => 'adminOnly' in probe;
+const isAnyKey = (probe: Probe): probe is AnyKeyProbe => 'anyKey' in probe;
 
 /** What a call answered, in a form two answers can be compared in. */
 interface Outcome {
@@ -133,11 +186,32 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     );
     const { createRun } = await admin('mutation ($p: ID!, $m: ID!) { createRun(input: { projectId: $p, metricIds: [$m], notes: "secret" }) { id } }', { p: projectId, m: createMetric.id });
     await admin('mutation ($r: ID!) { addRecords(runId: $r, records: [{ outputs: { answer: "a" }, expected: { answer: "a" } }]) { id } }', { r: createRun.id });
-    return { projectId, key, spareKeyId, metricId: createMetric.id, runId: createRun.id };
+    const { createTestset } = await admin('mutation ($p: ID!) { createTestset(input: { projectId: $p, name: "questions" }) { id } }', { p: projectId });
+    await admin('mutation ($t: ID!) { addTestcases(testsetId: $t, items: [{ jsonData: { q: "secret question" } }]) { id } }', { t: createTestset.id });
+    const { createSystem } = await admin('mutation ($p: ID!) { createSystem(input: { projectId: $p, name: "bot" }) { id } }', { p: projectId });
+    const { createSystemVersion } = await admin('mutation ($s: ID!) { createSystemVersion(input: { systemId: $s, name: "v1", config: { k: 1 } }) { id } }', { s: createSystem.id });
+    return {
+      projectId,
+      key,
+      spareKeyId,
+      metricId: createMetric.id,
+      runId: createRun.id,
+      testsetId: createTestset.id,
+      systemId: createSystem.id,
+      systemVersionId: createSystemVersion.id,
+    };
   }
 
   /** Ids that exist nowhere, of the same shapes as real ones. */
-  const missingIds = (): Fixture => ({ projectId: randomUUID(), metricId: randomUUID(), runId: randomUUID(), spareKeyId: newApiKeyId() });
+  const missingIds = (): Fixture => ({
+    projectId: randomUUID(),
+    metricId: randomUUID(),
+    runId: randomUUID(),
+    spareKeyId: newApiKeyId(),
+    testsetId: randomUUID(),
+    systemId: randomUUID(),
+    systemVersionId: randomUUID(),
+  });
 
   async function perform(call: Call, key: string | null): Promise<Outcome> {
     switch (call.kind) {
@@ -156,9 +230,9 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
           body: call.body,
         });
         const text = await res.text();
-        let body: unknown = text;
-        if ((res.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
-        return { status: res.status, body: res.ok ? { ok: true } : body };
+        if (res.ok) return { status: res.status, body: { ok: true } };
+        const json = (res.headers.get('content-type') ?? '').startsWith('application/json');
+        return { status: res.status, body: json ? JSON.parse(text) : text };
       }
       case 'ws': {
         const client = wsClient(stack.wsUrl, key);
@@ -229,6 +303,13 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     for (const [operation, probes] of Object.entries(MATRIX)) {
       for (const probe of probes) {
         const name = probe.what ? `${operation} (${probe.what})` : operation;
+        if (isAnyKey(probe)) {
+          for (const [who, key, own] of [['project A', a.key, a], ['project B', b.key, b], ['the admin', E2E_ADMIN_KEY, a]] as const) {
+            const outcome = await perform(probe.call(own), key);
+            if (!isAccepted(outcome)) problems.push(`${name} with ${who}'s key: expected it to work, got ${JSON.stringify(outcome)}`);
+          }
+          continue;
+        }
         if (isAdminOnly(probe)) {
           for (const [who, key, own] of [['project A', a.key, a], ['project B', b.key, b]] as const) {
             const outcome = await perform(probe.call(own), key);
@@ -263,6 +344,9 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     const { runs } = await admin('query ($p: ID!) { runs(projectId: $p) { edges { node { id } } } }', { p: b.projectId });
     // B made one run of its own (the owner check of createRun ran with A's key, in A).
     expect(runs.edges).toHaveLength(1);
+    const { testset } = await admin('query ($id: ID!) { testset(id: $id) { description numTestcases } }', { id: a.testsetId });
+    // The fixture's testcase, the owner's addTestcases and the owner's import; the owner's update.
+    expect(testset).toEqual({ description: 'mine now', numTestcases: 3 });
   });
 
   it('refuses every entry without a key, and with a malformed or revoked key, before anything runs', async () => {
@@ -271,7 +355,7 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     const problems: string[] = [];
     for (const [operation, probes] of Object.entries(MATRIX)) {
       const probe = probes[0];
-      const call = isAdminOnly(probe) ? probe.call(a) : probe.call(a, a);
+      const call = isAdminOnly(probe) || isAnyKey(probe) ? probe.call(a) : probe.call(a, a);
       for (const [what, key] of [['no key', null], ['a malformed key', 'assay_oops'], ['a made-up key', generateApiKey().key], ['a revoked key', createApiKey.key]] as const) {
         const outcome = await perform(call, key);
         const ok =
