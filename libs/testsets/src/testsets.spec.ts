@@ -260,3 +260,34 @@ describe('testsets', () => {
     );
   }, 180_000);
 });
+
+describe('parseImport limits', () => {
+  const read = async (format: ImportFormat, body: string) => {
+    const bytes = Buffer.from(body);
+    const source = Readable.from((function* () {
+      for (let i = 0; i < bytes.length; i += 65_536) yield bytes.subarray(i, i + 65_536);
+    })());
+    const out: string[] = [];
+    try {
+      for await (const row of parseImport(source, { format, maxRowBytes: 100_000 })) out.push(row.kind === 'row' ? `row ${row.line}` : `refused ${row.line} ${row.code}`);
+    } catch (error) {
+      out.push(`stopped ${(error as { code?: string }).code}`);
+    }
+    return out;
+  };
+  const big = 'x'.repeat(300_000);
+
+  it('refuses an over-long JSON line or array element and reads on', async () => {
+    expect(await read('jsonl', `{"q":1}\n{"q":"${big}"}\n{"q":3}\n`)).toEqual(['row 1', 'refused 2 PAYLOAD_TOO_LARGE', 'row 3']);
+    expect(await read('json', `[{"q":1},\n{"q":"${big}"},\n{"q":3}]`)).toEqual(['row 1', 'refused 2 PAYLOAD_TOO_LARGE', 'row 3']);
+  });
+
+  it('stops at an over-long CSV row (its end cannot be found again reliably)', async () => {
+    expect((await read('csv', `q,a\n1,2\n"${big}",3\n4,5\n`)).at(-1)).toBe('stopped PAYLOAD_TOO_LARGE');
+  });
+
+  it('reports CSV refusals in line order, among the rows', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `${i},x`).join('\n');
+    expect(await read('csv', `q,a\n${rows}\n1,"bad"quote",3\n51,y\n`)).toEqual([...Array.from({ length: 50 }, (_, i) => `row ${i + 2}`), 'refused 52 BAD_USER_INPUT', 'row 53']);
+  });
+});

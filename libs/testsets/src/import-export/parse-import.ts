@@ -124,7 +124,11 @@ export async function* parseImport(source: Readable, options: ParseImportOptions
       held = row;
     }
   } catch (error) {
-    if (!limited.exceeded()) throw error;
+    if (!limited.exceeded()) {
+      // The file is unreadable further on: the row before is whole.
+      if (held) yield held;
+      throw error;
+    }
   } finally {
     limited.stream.destroy();
   }
@@ -160,6 +164,8 @@ async function* parseDelimited(
   isJsonColumn: (column: string) => boolean,
   maxRowBytes: number,
 ): AsyncGenerator<ParsedRow> {
+  // Refusals come from csv-parse's 'skip' events, which fire while it parses ahead of what has been
+  // taken from it: they are held until the records before them have been yielded.
   const refusals: ParsedRow[] = [];
   const parser = parseCsv({
     delimiter,
@@ -173,16 +179,32 @@ async function* parseDelimited(
     raw: true,
   });
   parser.on('skip', (error: Error & { code?: string; lines?: number }) => {
+    if (error.code === 'CSV_MAX_RECORD_SIZE') {
+      // Past this, csv-parse cannot find where the next record starts (it is most often an
+      // unclosed quote swallowing the rest of the file): stop the import here.
+      parser.destroy(
+        new AssayError(
+          'PAYLOAD_TOO_LARGE',
+          `line ${error.lines ?? '?'}: a row longer than ${maxRowBytes} bytes (often a quote that is never closed); the import stopped there.`,
+          { line: error.lines },
+        ),
+      );
+      return;
+    }
     refusals.push({ kind: 'refused', line: error.lines ?? 0, code: 'BAD_USER_INPUT', reason: `line ${error.lines ?? '?'}: ${error.message}` });
   });
+  const refusalsBefore = function* (line: number): Generator<ParsedRow> {
+    refusals.sort((a, b) => a.line - b.line);
+    while (refusals.length && refusals[0].line < line) yield refusals.shift()!;
+  };
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
 
   let header: string[] | null = null;
   let jsonColumns: boolean[] = [];
   for await (const item of parser as AsyncIterable<CsvRecord>) {
-    while (refusals.length) yield refusals.shift()!;
     const line = startLine(item);
+    yield* refusalsBefore(line);
     if (!header) {
       header = item.record.map((name) => name ?? '');
       const seen = new Set<string>();
@@ -220,7 +242,7 @@ async function* parseDelimited(
     }
     yield { kind: 'row', line, id, jsonData: data };
   }
-  while (refusals.length) yield refusals.shift()!;
+  yield* refusalsBefore(Infinity);
   if (!header) throw new AssayError('BAD_USER_INPUT', 'The file is empty: a CSV or TSV import starts with a header line naming the columns.');
 }
 
@@ -327,20 +349,23 @@ async function* parseJsonArray(input: Readable, idField: string | null, maxRowBy
   let tooLong = false;
   let line = 1;
   let expectComma = false;
+  let elementNumber = 0;
   const finish = (): ParsedRow => {
     const text = element;
     element = '';
+    const where = `line ${elementLine} (element ${++elementNumber})`;
     if (tooLong) {
       tooLong = false;
-      return { kind: 'refused', line: elementLine, code: 'PAYLOAD_TOO_LARGE', reason: `line ${elementLine}: an element longer than ${maxRowBytes} bytes; it was not imported.` };
+      return { kind: 'refused', line: elementLine, code: 'PAYLOAD_TOO_LARGE', reason: `${where}: longer than ${maxRowBytes} bytes; it was not imported.` };
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return { kind: 'refused', line: elementLine, code: 'INVALID_JSON', reason: `line ${elementLine}: not valid JSON (${(error as Error).message}).` };
+      return { kind: 'refused', line: elementLine, code: 'INVALID_JSON', reason: `${where}: not valid JSON (${(error as Error).message}).` };
     }
-    return toRow(elementLine, value, idField);
+    const row = toRow(elementLine, value, idField);
+    return row.kind === 'refused' ? { ...row, reason: row.reason.replace(`line ${elementLine}:`, `${where}:`) } : row;
   };
   const notAnArray = (what: string) =>
     new AssayError('INVALID_JSON', `A JSON import is one array of objects ([{…}, {…}]); ${what} at line ${line}. For one object per line, send JSON Lines (application/x-ndjson).`);
