@@ -1,20 +1,47 @@
-import type { LogProcessor } from '@assay/event-store';
-import { startRunProjections } from '@assay/runs';
-import { startSystemProjections } from '@assay/systems';
-import { startTestsetProjections } from '@assay/testsets';
+import { Database } from '@assay/database';
+import { eventStoreMigrations, LogProcessor, PostgresEventStore } from '@assay/event-store';
+import { startSystemProjections, SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
+import { startTestsetProjections, TestsetCommands, testsetMigrations, TestsetQueries } from '@assay/testsets';
 import { createTestDatabase, TestDatabase } from '@assay/testing';
-import { Backend, connectBackend } from './backend';
+import { RunCommands } from './commands/run-commands';
+import { readModelMigrations } from './read-models/read-model-migrations';
+import { startRunProjections } from './read-models/run-projections';
+import { RunQueries } from './read-models/run-queries';
+import type { RunCatalog } from './types';
 
-/** Runs bound to the catalog, through the composition root against a real PostgreSQL. */
+/** Runs bound to the catalog (testsets and systems wired as the backend does) against a real PostgreSQL. */
 describe('runs bound to a testset and a system version', () => {
   let database: TestDatabase;
-  let backend: Backend;
+  let db: Database;
+  let store: PostgresEventStore;
+  let backend: {
+    runs: { commands: RunCommands; queries: RunQueries };
+    testsets: { commands: TestsetCommands; queries: TestsetQueries };
+    systems: { commands: SystemCommands; queries: SystemQueries };
+  };
   let processors: LogProcessor[];
 
   beforeAll(async () => {
     database = await createTestDatabase('assay_catalog_runs');
-    backend = await connectBackend({ url: database.url, applicationName: 'catalog-runs-spec' });
-    const { db, store } = backend;
+    db = await Database.connect({
+      url: database.url,
+      migrations: [...eventStoreMigrations, ...readModelMigrations, ...testsetMigrations, ...systemMigrations],
+      applicationName: 'catalog-runs-spec',
+    });
+    store = new PostgresEventStore(db);
+    const runQueries = new RunQueries(db);
+    const testsetQueries = new TestsetQueries(db);
+    const systemQueries = new SystemQueries(db);
+    const catalog: RunCatalog = {
+      testset: (id) => testsetQueries.getTestset(id),
+      systemVersion: (id) => systemQueries.getSystemVersion(id),
+      testcasesOf: (testsetId, ids) => testsetQueries.testcasesOf(testsetId, ids),
+    };
+    backend = {
+      runs: { commands: new RunCommands(store, runQueries, { catalog }), queries: runQueries },
+      testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
+      systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
+    };
     processors = [
       startRunProjections({ db, store, bus: { broadcast: () => undefined }, pollIntervalMs: 50 }),
       startTestsetProjections({ db, store, pollIntervalMs: 50 }),
@@ -24,7 +51,8 @@ describe('runs bound to a testset and a system version', () => {
 
   afterAll(async () => {
     await Promise.all(processors.map((p) => p.stop()));
-    await backend.close();
+    await store.close();
+    await db.close();
     await database.drop();
   });
 
