@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { INestApplication } from '@nestjs/common';
 import { startAccessProjections } from '@assay/access';
 import { Backend, connectBackend } from '@assay/backend';
@@ -195,6 +196,12 @@ describe('gateway: testsets, systems and runs bound to them', () => {
     const js = await newTestset(keys.a);
     const array = JSON.stringify([{ question: 'x', level: 3 }, { question: 'y', level: 'high' }]);
     expect(JSON.parse((await http('POST', `/testsets/${js.id}/import`, { key: keys.a, body: array, headers: { 'content-type': 'application/json' } })).text)).toMatchObject({ rowsTaken: 2, invalid: 1 });
+    // Compressed uploads are decompressed as they stream.
+    const gz = await newTestset(keys.a);
+    const gzBody = gzipSync(Buffer.from('question,answer\n' + Array.from({ length: 2500 }, (_, i) => `q${i},a${i}`).join('\n') + '\n'));
+    expect(JSON.parse((await http('POST', `/testsets/${gz.id}/import`, { key: keys.a, body: gzBody, headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip' } })).text)).toMatchObject({ rowsTaken: 2500 });
+    const corrupt = await http('POST', `/testsets/${gz.id}/import`, { key: keys.a, body: Buffer.from('not gzip at all'), headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip' } });
+    expect([corrupt.status, JSON.parse(corrupt.text).errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
     const tsv = await newTestset(keys.a);
     expect(JSON.parse((await http('POST', `/testsets/${tsv.id}/import`, { key: keys.a, body: 'question\tlevel\nq\t4\n', headers: { 'content-type': 'text/tab-separated-values' } })).text)).toMatchObject({ rowsTaken: 1, invalid: 0 });
     const { testset: typed } = await ok('query ($id: ID!) { testset(id: $id) { testcases { edges { node { jsonData validationErrors { path } } } } } }', { id: tsv.id }, keys.a);

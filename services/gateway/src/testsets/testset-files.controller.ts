@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { isAssayError, MAX_IMPORT_BYTES } from '@assay/contracts';
+import { AssayError, isAssayError, MAX_IMPORT_BYTES } from '@assay/contracts';
 import { isNonStringField } from '@assay/domain';
 import { csvRows, csvStringifier, ImportStoppedError, importFormatOf, jsonlLines, parseImport, tooLarge, type TestsetView } from '@assay/testsets';
 import { CurrentPrincipal, type Principal } from '../auth/access';
@@ -12,6 +14,26 @@ import { errorBody, INTERNAL_MESSAGE } from '../errors';
 import { describeError, sendJson } from '../http';
 import type { GatewayLogger } from '../logger';
 import { testsetsOf } from './testsets.resolver';
+
+/**
+ * The body as sent, decompressed when it says so (Content-Encoding gzip, deflate or br): the size
+ * limit then applies to the decompressed bytes, so a small bomb cannot blow up.
+ */
+function decoded(req: IncomingMessage): Readable {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : null;
+  if (encoding !== 'identity' && !decoder) {
+    throw new AssayError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not supported: send the file as it is, or gzip, deflate or br.`);
+  }
+  if (!decoder) return req;
+  req.on('error', (error) => decoder.destroy(error));
+  return req.pipe(decoder);
+}
+
+function isZlibError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
 
 /** Largest import file: ASSAY_MAX_IMPORT_BYTES, default MAX_IMPORT_BYTES (512 MiB). */
 export function maxImportBytes(): number {
@@ -35,7 +57,7 @@ const STATUS: Record<string, number> = {
  * POST /testsets/:id/import — the file is the raw request body (not multipart): CSV (text/csv),
  * TSV (text/tab-separated-values), a JSON array of objects (application/json) or JSON Lines
  * (application/x-ndjson); `?format=csv|tsv|json|jsonl` overrides the Content-Type. UTF-8, a BOM
- * is ignored. CSV/TSV: a header line names the fields; an unquoted empty cell is an absent field,
+ * is ignored. Content-Encoding gzip, deflate or br is decompressed as it streams. CSV/TSV: a header line names the fields; an unquoted empty cell is an absent field,
  * `""` the empty string; a column the testset's schema types as non-string (integer, boolean,
  * array…) is read as JSON text. The `id` column / field (`?idField=` names another, `?idField=`
  * empty for none) carries a testcase id: that testcase of this testset is updated; a row without
@@ -85,7 +107,7 @@ export class TestsetFilesController {
         return this.refuse(res, url, error.code, `${error.message} Nothing was imported.`, req);
       }
       const schema = testset.jsonSchema;
-      const rows = parseImport(req, {
+      const rows = parseImport(decoded(req), {
         format: parsedFormat,
         idField: idField === undefined ? 'id' : idField === '' ? null : idField,
         isJsonColumn: (column) => isNonStringField(schema, column),
@@ -101,6 +123,11 @@ export class TestsetFilesController {
           const status = STATUS[cause.code] ?? 400;
           this.logger.info({ method: 'POST', url, status, code: cause.code, rowsTaken: error.summary.rowsTaken }, 'testset import stopped');
           if (!res.headersSent && !res.destroyed) sendJson(res, status, { ...errorBody(cause.code, cause.message), summary: { testsetId, ...error.summary } });
+          return;
+        }
+        if (isZlibError(cause)) {
+          const message = `The body is not valid ${req.headers['content-encoding']} data (${(cause as Error).message}): the import stopped there.`;
+          if (!res.headersSent && !res.destroyed) sendJson(res, 400, { ...errorBody('BAD_USER_INPUT', message), summary: { testsetId, ...error.summary } });
           return;
         }
         this.logger.warn({ method: 'POST', url, error: describeError(cause), rowsTaken: error.summary.rowsTaken }, 'testset import stopped (client gone or server error)');
