@@ -94,6 +94,12 @@ async function main() {
         latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) },
       },
     };
+    if (process.env.BENCH_TRACE) {
+      for (const { payload, receivedAt } of seen) {
+        const run = payload.runUpdated;
+        console.log(`+${((receivedAt - wallStart) / 1000).toFixed(2)}s records=${run.numRecords} scores=${run.numScores} latency=${receivedAt - Date.parse(run.lastEventAt)}ms`);
+      }
+    }
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
