@@ -9,6 +9,7 @@ export * from './metric/builtin-templates';
 export * from './template/jinja';
 export * from './run/run';
 export * from './record-scoring/record-scoring';
+export * from './record-scoring/human-score';
 export * from './status/run-status';
 export * from './testset/canonical-json';
 export * from './testset/json-schema';

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'RUN_NOT_FOUND'
+  /** No record has this id (or it is of another project). */
+  | 'RECORD_NOT_FOUND'
   | 'METRIC_NOT_FOUND'
   | 'PROJECT_NOT_FOUND'
   | 'API_KEY_NOT_FOUND'

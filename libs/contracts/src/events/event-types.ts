@@ -8,6 +8,8 @@ import { HeuristicDefinition, EvalType, OutputType, MetricDetails, MetricSnapsho
  * editing a stored event.
  */
 const Json = Type.Unknown();
+export const ScoreSource = Type.Union([Type.Literal('AUTOMATIC'), Type.Literal('HUMAN')]);
+export type ScoreSource = Static<typeof ScoreSource>;
 
 export const ProjectCreated = Type.Object({ projectId: Type.String(), name: Type.String({ minLength: 1 }) });
 export const MetricCreated = Type.Object({
@@ -64,6 +66,30 @@ export const ScoreRecorded = Type.Object({
   value: Type.Number(),
   passed: Type.Boolean(),
   reasoning: Type.String(),
+  // Issue 4, optional and so still v1: absent means AUTOMATIC (a scoring worker, a judge).
+  /** Who scored: AUTOMATIC (a worker: heuristic, CODE, judge) or HUMAN (submitScore, a HUMAN metric). */
+  source: Type.Optional(ScoreSource),
+  /** HUMAN scores: the id of the API key that submitted the score. */
+  scoredBy: Type.Optional(Type.String()),
+});
+/**
+ * A person changed a human score (issue 4): submitScore again for the same (record, metric). The
+ * previous value is kept so that read models move aggregates by the difference, and so that the
+ * log shows what changed, by whom.
+ */
+export const HumanScoreCorrected = Type.Object({
+  runId: Type.String(),
+  recordId: Type.String(),
+  metricId: Type.String(),
+  metricVersion: Type.Integer({ minimum: 1 }),
+  value: Type.Number(),
+  passed: Type.Boolean(),
+  reasoning: Type.String(),
+  previousValue: Type.Number(),
+  previousPassed: Type.Boolean(),
+  previousReasoning: Type.String(),
+  /** The id of the API key that submitted the correction. */
+  correctedBy: Type.String(),
 });
 export const ScoringFailed = Type.Object({
   runId: Type.String(),
@@ -171,6 +197,7 @@ export const eventSchemas = {
   RunCreated,
   RecordAdded,
   ScoreRecorded,
+  HumanScoreCorrected,
   ScoringFailed,
   RunNotesUpdated,
   ApiKeyCreated,
@@ -199,6 +226,7 @@ export type MetricUpdated = DomainEvent<'MetricUpdated'>;
 export type RunCreated = DomainEvent<'RunCreated'>;
 export type RecordAdded = DomainEvent<'RecordAdded'>;
 export type ScoreRecorded = DomainEvent<'ScoreRecorded'>;
+export type HumanScoreCorrected = DomainEvent<'HumanScoreCorrected'>;
 export type ScoringFailed = DomainEvent<'ScoringFailed'>;
 export type RunNotesUpdated = DomainEvent<'RunNotesUpdated'>;
 export type ApiKeyCreated = DomainEvent<'ApiKeyCreated'>;
@@ -220,6 +248,7 @@ export const currentSchemaVersion: Record<EventType, number> = {
   RunCreated: 1,
   RecordAdded: 1,
   ScoreRecorded: 1,
+  HumanScoreCorrected: 1,
   ScoringFailed: 1,
   RunNotesUpdated: 1,
   ApiKeyCreated: 1,

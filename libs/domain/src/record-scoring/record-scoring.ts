@@ -1,6 +1,7 @@
-import { AssayError, MetricSnapshot, ScoreRecorded, ScoringFailed } from '@assay/contracts';
+import { AssayError, HumanScoreCorrected, MetricSnapshot, ScoreRecorded, ScoringFailed } from '@assay/contracts';
 import type { Decider } from '../decider/decider';
 import { assertValidScoreValue, isPassing } from '../metric/passing';
+import { decideHumanScore, HumanScore, SubmitHumanScore } from './human-score';
 
 /**
  * Scores live in one stream per record, not in the run's stream: the workers scoring a run's
@@ -28,14 +29,16 @@ export interface RecordScoringFailure {
   readonly attempts: number;
 }
 
-export type RecordScoringCommand = RecordScore | RecordScoringFailure;
-export type RecordScoringEvent = ScoreRecorded | ScoringFailed;
+export type RecordScoringCommand = RecordScore | RecordScoringFailure | SubmitHumanScore;
+export type RecordScoringEvent = ScoreRecorded | ScoringFailed | HumanScoreCorrected;
 
 export type MetricOutcome = 'scored' | 'failed';
 
 /** Per metric id (and version), the outcome already recorded for this record. */
 export interface RecordScoringState {
   readonly outcomes: Readonly<Record<string, MetricOutcome>>;
+  /** Per metric id, the person's current score (issue 4): no automatic outcome ever replaces it. */
+  readonly human: Readonly<Record<string, HumanScore>>;
 }
 
 const outcomeKey = (metricId: string, metricVersion: number) => `${metricId}@${metricVersion}`;
@@ -45,9 +48,15 @@ export function outcomeOf(state: RecordScoringState, metric: Pick<MetricSnapshot
 }
 
 export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringState, RecordScoringEvent> = {
-  initialState: () => ({ outcomes: {} }),
+  initialState: () => ({ outcomes: {}, human: {} }),
 
   decide(command, state) {
+    if (command.type === 'SubmitHumanScore') {
+      return decideHumanScore(command, state.human[command.metric.metricId], outcomeOf(state, command.metric) !== undefined);
+    }
+    // HUMAN metrics are a person's: no worker, judge or re-score records an outcome for them, and a
+    // human score stands whatever version of its metric an automatic outcome names.
+    if (command.metric.evalType === 'HUMAN' || state.human[command.metric.metricId]) return [];
     // At-least-once delivery: the same record may be scored twice. The first outcome stands.
     if (outcomeOf(state, command.metric)) return [];
     const { runId, recordId, metric } = command;
@@ -71,7 +80,16 @@ export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringSt
   },
 
   evolve(state, event) {
+    if (event.type === 'HumanScoreCorrected') {
+      const { metricId, metricVersion, value, passed, reasoning, correctedBy } = event.data;
+      return { ...state, human: { ...state.human, [metricId]: { metricVersion, value, passed, reasoning, scoredBy: correctedBy } } };
+    }
     const outcome: MetricOutcome = event.type === 'ScoreRecorded' ? 'scored' : 'failed';
-    return { outcomes: { ...state.outcomes, [outcomeKey(event.data.metricId, event.data.metricVersion)]: outcome } };
+    const outcomes = { ...state.outcomes, [outcomeKey(event.data.metricId, event.data.metricVersion)]: outcome };
+    if (event.type === 'ScoreRecorded' && event.data.source === 'HUMAN') {
+      const { metricId, metricVersion, value, passed, reasoning, scoredBy } = event.data;
+      return { outcomes, human: { ...state.human, [metricId]: { metricVersion, value, passed, reasoning, scoredBy: scoredBy ?? '' } } };
+    }
+    return { ...state, outcomes };
   },
 };

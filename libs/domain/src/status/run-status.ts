@@ -7,6 +7,24 @@ export interface RunProgress {
   readonly numScores: number;
   /** (record, metric) pairs whose scoring failed for good. */
   readonly numFailures: number;
+  /** HUMAN metrics among numMetrics (issue 4; absent: none). */
+  readonly numHumanMetrics?: number;
+  /** Human scores among numScores, one per record and HUMAN metric at most (absent: none). */
+  readonly numHumanScores?: number;
+}
+
+/**
+ * (record, HUMAN metric) pairs still waiting for a person. With automatic scoring done and this
+ * above zero, the run waits for human review (phase AWAITING_HUMAN).
+ */
+export function numAwaitingHuman(progress: RunProgress): number {
+  return Math.max(0, progress.numRecords * (progress.numHumanMetrics ?? 0) - (progress.numHumanScores ?? 0));
+}
+
+/** Whether every record has an outcome from every automatic (non-HUMAN) metric. */
+export function automaticScoringDone(progress: RunProgress): boolean {
+  const automaticMetrics = progress.numMetrics - (progress.numHumanMetrics ?? 0);
+  return progress.numScores - (progress.numHumanScores ?? 0) + progress.numFailures >= progress.numRecords * automaticMetrics;
 }
 
 /**
@@ -17,5 +35,8 @@ export interface RunProgress {
 export function runStatus(progress: RunProgress): RunStatus {
   if (progress.numFailures > 0) return 'ERROR';
   if (progress.numRecords === 0) return 'PENDING';
-  return progress.numScores >= progress.numRecords * progress.numMetrics ? 'COMPLETED' : 'SCORING';
+  // A run with HUMAN metrics stays SCORING until a person has scored every record for each of them.
+  const automaticScored = progress.numScores - (progress.numHumanScores ?? 0);
+  const automaticMetrics = progress.numMetrics - (progress.numHumanMetrics ?? 0);
+  return automaticScored >= progress.numRecords * automaticMetrics && numAwaitingHuman(progress) === 0 ? 'COMPLETED' : 'SCORING';
 }
