@@ -99,6 +99,9 @@ export class CsvExportController {
       header: true,
       columns: header,
       record_delimiter: 'windows',
+      // With CRLF as the record delimiter, csv-stringify would leave a field holding a lone LF
+      // (multi-line reasoning) unquoted, splitting the row in many readers: quote any line break.
+      quoted_match: /[\r\n]/,
       escape_formulas: true,
       bom: bom === '1' || bom === 'true',
     });

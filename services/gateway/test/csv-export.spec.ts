@@ -32,7 +32,7 @@ describe('GET /runs/:id/export.csv', () => {
       { testcaseId: '+1', inputs: '=1+1', outputs: '@SUM(A1)', expected: -0.25 },
     ]);
     const [r1, r2, r3, r4] = records;
-    g.runs.score(run.id, r1.id, { metricId: accuracy.id, value: 1, passed: true, reasoning: 'Matched "exactly", well\nmostly', error: null });
+    g.runs.score(run.id, r1.id, { metricId: accuracy.id, value: 1, passed: true, reasoning: 'Matched exactly\nmostly', error: null });
     g.runs.score(run.id, r1.id, { metricId: closeness.id, value: -0.5, passed: false, reasoning: '-0.5 is below the threshold', error: null });
     g.runs.score(run.id, r2.id, { metricId: accuracy.id, value: null, passed: null, reasoning: null, error: { code: 'HEURISTIC_FAILED', reason: 'regex, invalid' } });
     g.runs.score(run.id, r4.id, { metricId: accuracy.id, value: 0, passed: false, reasoning: '\tleading tab', error: null });
@@ -49,6 +49,8 @@ describe('GET /runs/:id/export.csv', () => {
         '"closeness ""Δ"".value","closeness ""Δ"".passed","closeness ""Δ"".reasoning"',
     );
     expect(text.endsWith('\r\n')).toBe(true);
+    // RFC 4180: a field with a line break is quoted, a lone LF included (lenient parsers hide this).
+    expect(text).toContain('"Matched exactly\nmostly"');
 
     const rows: string[][] = parse(text, { relax_column_count: false });
     expect(rows).toEqual([
@@ -62,7 +64,7 @@ describe('GET /runs/:id/export.csv', () => {
         JSON.stringify({ question: 'He said "hi", then left\nnew line\r\nand CRLF' }),
         JSON.stringify({ answer: 'café ☕ 日本語 🎉' }),
         JSON.stringify({ answer: 'x,y' }),
-        '1', 'true', 'Matched "exactly", well\nmostly',
+        '1', 'true', 'Matched exactly\nmostly',
         '-0.5', 'false', "'-0.5 is below the threshold", // number cell kept; text cell neutralised
       ],
       [
