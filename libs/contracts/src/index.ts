@@ -3,3 +3,4 @@ export * from './events/event-types';
 export * from './events/event-validation';
 export * from './metrics/metric-definition';
 export * from './limits';
+export * from './paging/cursor';

@@ -11,7 +11,7 @@ import type {
   RunView,
   ScoreView,
 } from '../types';
-import { decodeCursor, encodeCursor, pageSize } from './cursor';
+import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
 import { RUN_COLUMNS, RunRow, toRunView } from './run-rows';
 import { MetricQueries } from './metric-queries';
 

@@ -2,7 +2,7 @@ import type { Sql } from '@assay/database';
 import { compileJsonSchema, FieldMapping, mapTestcase, validateWith, ValidationErrorEntry } from '@assay/domain';
 import type { ValidateFunction } from 'ajv';
 import type { Page, PageRequest, TestcaseView, TestsetQueriesApi, TestsetView } from '../types';
-import { decodeCursor, encodeCursor, pageSize } from './cursor';
+import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
 
 interface TestsetRow {
   id: string;

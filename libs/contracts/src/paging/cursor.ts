@@ -1,6 +1,6 @@
-import { AssayError } from '@assay/contracts';
+import { AssayError } from '../errors/assay-error';
 
-/** Opaque to clients: base64url of the keyset position. */
+/** Cursors are opaque to clients: base64url of the keyset position they stand for. */
 export function encodeCursor(parts: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
