@@ -119,6 +119,16 @@ const MATRIX: Record<string, Probe[]> = {
   'Subscription.runUpdated': [{ call: (_own, t) => ({ kind: 'ws', query: 'subscription ($r: ID!) { runUpdated(runId: $r) { id status } }', variables: { r: t.runId } }), refused: 'RUN_NOT_FOUND' }],
   'GET /runs/:id/export.csv': [{ call: (_own, t) => ({ kind: 'http', method: 'GET', path: `/runs/${t.runId}/export.csv` }), refused: 'RUN_NOT_FOUND' }],
 
+  // History and comparison of runs.
+  'Query.runHistory': [
+    { call: (_own, t) => gql('query ($p: ID!, $m: ID!) { runHistory(projectId: $p, metricIds: [$m]) { metricId points { runId } } }', { p: t.projectId, m: t.metricId }), refused: 'PROJECT_NOT_FOUND' },
+    { what: "with the other project's metric", call: (own, t) => gql('query ($p: ID!, $m: ID!) { runHistory(projectId: $p, metricIds: [$m]) { metricId points { runId } } }', { p: own.projectId, m: t.metricId }), refused: 'METRIC_NOT_FOUND' },
+  ],
+  'Query.compareRuns': [
+    { what: "the other project's run as base", call: (own, t) => gql('query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }', { b: t.runId, r: own.runId }), refused: 'RUN_NOT_FOUND' },
+    { what: "the other project's run as current", call: (own, t) => gql('query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }', { b: own.runId, r: t.runId }), refused: 'RUN_NOT_FOUND' },
+  ],
+
   // Testsets and testcases.
   'Query.testset': [{ call: (_own, t) => gql('query ($id: ID!) { testset(id: $id) { id name testcases { edges { node { id } } } } }', { id: t.testsetId }), refused: 'null' }],
   'Query.testsets': [{ call: (_own, t) => gql('query ($p: ID!) { testsets(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],

@@ -1,6 +1,7 @@
 import { accessMigrations, ApiKeys } from '@assay/access';
 import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
+import { HistoryQueries } from '@assay/history';
 import { llmMigrations } from '@assay/llm';
 import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
 import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
@@ -24,6 +25,8 @@ export interface Backend {
   readonly testsets: { readonly commands: TestsetCommands; readonly queries: TestsetQueries };
   /** Systems under test and their immutable versions. */
   readonly systems: { readonly commands: SystemCommands; readonly queries: SystemQueries };
+  /** History of metrics across runs and comparison of two runs (over the runs read models). */
+  readonly history: HistoryQueries;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function connectBackend(options: { url: string; applicationName: st
     testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
     systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
     access: new ApiKeys(store, db),
+    history: new HistoryQueries(db),
     async close() {
       await store.close();
       await db.close();

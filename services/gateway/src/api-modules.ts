@@ -12,6 +12,7 @@ import { SystemsResolver, SystemVersionResolver } from './systems/systems.resolv
 import { RUN_CATALOG_TYPE_DEFS, RunCatalogResolver } from './catalog/run-catalog';
 import { METRICS_TYPE_DEFS } from './metrics/schema';
 import { MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver } from './metrics/metrics.resolver';
+import { HISTORY_TYPE_DEFS, HistoryResolver, MetricComparisonResolver } from './history';
 
 /**
  * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
@@ -32,4 +33,5 @@ export const API_MODULES: readonly ApiModule[] = [
   { name: 'systems', typeDefs: SYSTEMS_TYPE_DEFS, resolvers: [SystemsResolver, SystemVersionResolver] },
   { name: 'run-catalog', typeDefs: RUN_CATALOG_TYPE_DEFS, resolvers: [RunCatalogResolver] },
   { name: 'metrics', typeDefs: METRICS_TYPE_DEFS, resolvers: [MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver] },
+  { name: 'history', typeDefs: HISTORY_TYPE_DEFS, resolvers: [HistoryResolver, MetricComparisonResolver] },
 ];

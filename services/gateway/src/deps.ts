@@ -1,5 +1,6 @@
 import type { AccessApi } from '@assay/access';
 import type { EventBus } from '@assay/bus';
+import type { HistoryApi } from '@assay/history';
 import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
 import type { SystemsApi } from '@assay/systems';
 import type { TestsetsApi } from '@assay/testsets';
@@ -15,6 +16,8 @@ export interface GatewayDeps {
   readonly testsets?: TestsetsApi;
   /** Systems and system versions (absent: those operations answer UNAVAILABLE). */
   readonly systems?: SystemsApi;
+  /** Run history and comparison (absent: those operations answer UNAVAILABLE). */
+  readonly history?: HistoryApi;
   /** Only `onBroadcast` is used: live run updates. */
   readonly bus: Pick<EventBus, 'onBroadcast'>;
   /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     access: backend.access,
     testsets: backend.testsets,
     systems: backend.systems,
+    history: backend.history,
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

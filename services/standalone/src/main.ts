@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     access: backend.access,
     testsets: backend.testsets,
     systems: backend.systems,
+    history: backend.history,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });
