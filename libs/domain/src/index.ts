@@ -8,6 +8,7 @@ export * from './metric/definition';
 export * from './metric/builtin-templates';
 export * from './template/jinja';
 export * from './run/run';
+export * from './run/rescore';
 export * from './record-scoring/record-scoring';
 export * from './record-scoring/human-score';
 export * from './status/run-status';

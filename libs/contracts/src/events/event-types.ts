@@ -58,6 +58,18 @@ export const RecordAdded = Type.Object({
   outputs: Json,
   expected: Json,
 });
+/** What the LLM judge calls behind an outcome used (issue 4): summed into the run's cost. */
+export const JudgeUsage = Type.Object({
+  /** The model that answered, as the provider named it. */
+  model: Type.String(),
+  /** Of the calls this outcome made (0 when the answer came from the judge cache). */
+  tokens: Type.Object({ prompt: Type.Integer({ minimum: 0 }), completion: Type.Integer({ minimum: 0 }) }),
+  /** From the provider's prices; 0 for a cached answer or a model without a price. */
+  cost: Type.Number({ minimum: 0 }),
+  /** The answer came from the judge cache: no model call. */
+  cached: Type.Boolean(),
+});
+export type JudgeUsage = Static<typeof JudgeUsage>;
 export const ScoreRecorded = Type.Object({
   runId: Type.String(),
   recordId: Type.String(),
@@ -71,6 +83,10 @@ export const ScoreRecorded = Type.Object({
   source: Type.Optional(ScoreSource),
   /** HUMAN scores: the id of the API key that submitted the score. */
   scoredBy: Type.Optional(Type.String()),
+  /** Issue 4, optional: the re-score round this outcome belongs to (absent: 0, the run's first scoring). */
+  round: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Issue 4, optional: the LLM judge calls behind an AI metric's score. */
+  judge: Type.Optional(JudgeUsage),
 });
 /**
  * A person changed a human score (issue 4): submitScore again for the same (record, metric). The
@@ -101,8 +117,44 @@ export const ScoringFailed = Type.Object({
   /** What went wrong and what to do about it, for a person. */
   reason: Type.String(),
   attempts: Type.Integer({ minimum: 1 }),
+  /** Issue 4, optional: the re-score round (absent: 0). */
+  round: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Issue 4, optional: judge calls made before the failure (malformed answers cost tokens too). */
+  judge: Type.Optional(JudgeUsage),
 });
 export const RunNotesUpdated = Type.Object({ runId: Type.String(), notes: Type.String() });
+
+// Re-scoring (issue 4, rescoreRun): existing records scored again with metrics' latest versions,
+// without running the system again.
+/**
+ * On the stream `rescores-<runId>`: from now on the run scores these metrics at these versions (each
+ * metric's latest when asked), in round `round` (1, 2, …; the run's first scoring is round 0). Read
+ * models count only outcomes of each metric's current version and round. Never a HUMAN metric.
+ */
+export const RunRescoreRequested = Type.Object({
+  runId: Type.String(),
+  round: Type.Integer({ minimum: 1 }),
+  metrics: Type.Array(MetricSnapshot, { minItems: 1 }),
+  /** Ask the judge models again instead of answering from the judge cache (and refresh it). */
+  bypassCache: Type.Boolean(),
+  /** Records to score again (one RecordRescoreRequested each). */
+  numRecords: Type.Integer({ minimum: 0 }),
+});
+/**
+ * One record to score again, on the run stream in the same transaction as its RunRescoreRequested.
+ * Self-contained like RecordAdded (the scoring workers consume both), with the round and metrics.
+ */
+export const RecordRescoreRequested = Type.Object({
+  runId: Type.String(),
+  recordId: Type.String(),
+  testcaseId: Type.Union([Type.String(), Type.Null()]),
+  inputs: Json,
+  outputs: Json,
+  expected: Json,
+  round: Type.Integer({ minimum: 1 }),
+  metricIds: Type.Array(Type.String(), { minItems: 1 }),
+  bypassCache: Type.Boolean(),
+});
 
 // Testsets (issue 3). A testset's stream holds its definition; its testcases are on a stream of
 // their own, so loading a testset's definition never reads its testcases.
@@ -200,6 +252,8 @@ export const eventSchemas = {
   HumanScoreCorrected,
   ScoringFailed,
   RunNotesUpdated,
+  RunRescoreRequested,
+  RecordRescoreRequested,
   ApiKeyCreated,
   ApiKeyRevoked,
   TestsetCreated,
@@ -229,6 +283,8 @@ export type ScoreRecorded = DomainEvent<'ScoreRecorded'>;
 export type HumanScoreCorrected = DomainEvent<'HumanScoreCorrected'>;
 export type ScoringFailed = DomainEvent<'ScoringFailed'>;
 export type RunNotesUpdated = DomainEvent<'RunNotesUpdated'>;
+export type RunRescoreRequested = DomainEvent<'RunRescoreRequested'>;
+export type RecordRescoreRequested = DomainEvent<'RecordRescoreRequested'>;
 export type ApiKeyCreated = DomainEvent<'ApiKeyCreated'>;
 export type ApiKeyRevoked = DomainEvent<'ApiKeyRevoked'>;
 export type TestsetCreated = DomainEvent<'TestsetCreated'>;
@@ -251,6 +307,8 @@ export const currentSchemaVersion: Record<EventType, number> = {
   HumanScoreCorrected: 1,
   ScoringFailed: 1,
   RunNotesUpdated: 1,
+  RunRescoreRequested: 1,
+  RecordRescoreRequested: 1,
   ApiKeyCreated: 1,
   ApiKeyRevoked: 1,
   TestsetCreated: 1,

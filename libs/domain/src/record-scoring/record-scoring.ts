@@ -1,4 +1,4 @@
-import { AssayError, HumanScoreCorrected, MetricSnapshot, ScoreRecorded, ScoringFailed } from '@assay/contracts';
+import { AssayError, HumanScoreCorrected, JudgeUsage, MetricSnapshot, ScoreRecorded, ScoringFailed } from '@assay/contracts';
 import type { Decider } from '../decider/decider';
 import { assertValidScoreValue, isPassing } from '../metric/passing';
 import { decideHumanScore, HumanScore, SubmitHumanScore } from './human-score';
@@ -17,6 +17,10 @@ export interface RecordScore {
   readonly metric: MetricSnapshot;
   readonly value: number;
   readonly reasoning: string;
+  /** The re-score round (issue 4; absent: 0): a round decides each (record, metric version) once. */
+  readonly round?: number;
+  /** The LLM judge calls behind the score (AI metrics). */
+  readonly judge?: JudgeUsage;
 }
 
 export interface RecordScoringFailure {
@@ -27,6 +31,10 @@ export interface RecordScoringFailure {
   readonly code: string;
   readonly reason: string;
   readonly attempts: number;
+  /** The re-score round (issue 4; absent: 0). */
+  readonly round?: number;
+  /** Judge calls made before the failure (their cost counts too). */
+  readonly judge?: JudgeUsage;
 }
 
 export type RecordScoringCommand = RecordScore | RecordScoringFailure | SubmitHumanScore;
@@ -41,10 +49,12 @@ export interface RecordScoringState {
   readonly human: Readonly<Record<string, HumanScore>>;
 }
 
-const outcomeKey = (metricId: string, metricVersion: number) => `${metricId}@${metricVersion}`;
+/** Round 0 (the run's first scoring) keeps the key outcomes had before re-scoring existed. */
+const outcomeKey = (metricId: string, metricVersion: number, round = 0) => (round > 0 ? `${metricId}@${metricVersion}#${round}` : `${metricId}@${metricVersion}`);
 
-export function outcomeOf(state: RecordScoringState, metric: Pick<MetricSnapshot, 'metricId' | 'version'>) {
-  return state.outcomes[outcomeKey(metric.metricId, metric.version)];
+/** The outcome recorded for (metric version, re-score round), if any. */
+export function outcomeOf(state: RecordScoringState, metric: Pick<MetricSnapshot, 'metricId' | 'version'>, round = 0) {
+  return state.outcomes[outcomeKey(metric.metricId, metric.version, round)];
 }
 
 export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringState, RecordScoringEvent> = {
@@ -57,10 +67,18 @@ export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringSt
     // HUMAN metrics are a person's: no worker, judge or re-score records an outcome for them, and a
     // human score stands whatever version of its metric an automatic outcome names.
     if (command.metric.evalType === 'HUMAN' || state.human[command.metric.metricId]) return [];
-    // At-least-once delivery: the same record may be scored twice. The first outcome stands.
-    if (outcomeOf(state, command.metric)) return [];
+    // At-least-once delivery: the same record may be scored twice. The first outcome of a
+    // (metric version, round) stands; a re-score (rescoreRun) is a new round.
+    if (outcomeOf(state, command.metric, command.round ?? 0)) return [];
     const { runId, recordId, metric } = command;
-    const ids = { runId, recordId, metricId: metric.metricId, metricVersion: metric.version };
+    const ids = {
+      runId,
+      recordId,
+      metricId: metric.metricId,
+      metricVersion: metric.version,
+      ...(command.round ? { round: command.round } : {}),
+      ...(command.judge ? { judge: command.judge } : {}),
+    };
     if (command.type === 'RecordScore') {
       assertValidScoreValue(metric.outputType, command.value);
       return [
@@ -85,7 +103,7 @@ export const recordScoringDecider: Decider<RecordScoringCommand, RecordScoringSt
       return { ...state, human: { ...state.human, [metricId]: { metricVersion, value, passed, reasoning, scoredBy: correctedBy } } };
     }
     const outcome: MetricOutcome = event.type === 'ScoreRecorded' ? 'scored' : 'failed';
-    const outcomes = { ...state.outcomes, [outcomeKey(event.data.metricId, event.data.metricVersion)]: outcome };
+    const outcomes = { ...state.outcomes, [outcomeKey(event.data.metricId, event.data.metricVersion, event.data.round ?? 0)]: outcome };
     if (event.type === 'ScoreRecorded' && event.data.source === 'HUMAN') {
       const { metricId, metricVersion, value, passed, reasoning, scoredBy } = event.data;
       return { outcomes, human: { ...state.human, [metricId]: { metricVersion, value, passed, reasoning, scoredBy: scoredBy ?? '' } } };

@@ -3,6 +3,7 @@ import {
   MAX_RECORDS_PER_CALL,
   MetricSnapshot,
   RecordAdded,
+  RecordRescoreRequested,
   RunCreated,
   RunNotesUpdated,
 } from '@assay/contracts';
@@ -50,7 +51,8 @@ export interface UpdateRunNotes {
 }
 
 export type RunCommand = CreateRun | AddRecords | UpdateRunNotes;
-export type RunEvent = RunCreated | RecordAdded | RunNotesUpdated;
+/** RecordRescoreRequested: rescoreRun asks for a record to be scored again (see ./rescore.ts); the run's state is unchanged. */
+export type RunEvent = RunCreated | RecordAdded | RunNotesUpdated | RecordRescoreRequested;
 
 export type RunState =
   | { readonly exists: false }
@@ -154,6 +156,8 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
         return state.exists ? { ...state, numRecords: state.numRecords + 1 } : state;
       case 'RunNotesUpdated':
         return state.exists ? { ...state, notes: event.data.notes } : state;
+      case 'RecordRescoreRequested':
+        return state;
     }
   },
 };
