@@ -4,6 +4,7 @@ import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
 import { HistoryQueries } from '@assay/history';
 import { llmMigrations } from '@assay/llm';
 import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
+import { HumanReview } from '@assay/runs';
 import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
 import { TestsetCommands, testsetMigrations, TestsetQueries } from '@assay/testsets';
 
@@ -25,6 +26,8 @@ export interface Backend {
   readonly testsets: { readonly commands: TestsetCommands; readonly queries: TestsetQueries };
   /** Systems under test and their immutable versions. */
   readonly systems: { readonly commands: SystemCommands; readonly queries: SystemQueries };
+  /** Human review (issue 4): people score records for HUMAN metrics; the queue of records waiting for them. */
+  readonly review: HumanReview;
   /** History of metrics across runs and comparison of two runs (over the runs read models). */
   readonly history: HistoryQueries;
   close(): Promise<void>;
@@ -49,6 +52,7 @@ export async function connectBackend(options: { url: string; applicationName: st
     testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
     systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
     access: new ApiKeys(store, db),
+    review: new HumanReview(store, db),
     history: new HistoryQueries(db),
     async close() {
       await store.close();

@@ -11,3 +11,4 @@ export * from './read-models/run-projections';
 export * from './runs-backend';
 export * from './reconcile/unscored-records';
 export * from './reconcile/reconciler';
+export * from './review';

@@ -1,5 +1,6 @@
 import type { EvalType, HeuristicDefinition, OutputType } from '@assay/contracts';
 import type { MetricChanges, MetricDefinition, RunStatus } from '@assay/domain';
+import type { ScoreSource } from '@assay/contracts';
 
 /**
  * What the gateway (and the SDK behind it) can ask of runs: commands that append events, and
@@ -62,6 +63,10 @@ export interface RunView {
   readonly numExpectedRecords?: number | null;
   /** The system version under test (issue 3). */
   readonly systemVersionId?: string | null;
+  /** Human review (issue 4): the run's HUMAN metrics, the human scores given, the (record, HUMAN metric) pairs still waiting for a person. */
+  readonly numHumanMetrics?: number;
+  readonly numHumanScores?: number;
+  readonly numAwaitingHuman?: number;
 }
 
 export interface MetricAggregateView {
@@ -84,6 +89,10 @@ export interface ScoreView {
   readonly reasoning: string | null;
   /** Set when scoring failed for good. */
   readonly error: { code: string; reason: string } | null;
+  /** Issue 4: AUTOMATIC (a worker, a judge) or HUMAN (submitScore); absent means AUTOMATIC. */
+  readonly source?: ScoreSource;
+  /** HUMAN scores: the id of the API key that gave (or last corrected) the score. */
+  readonly scoredBy?: string | null;
 }
 
 export interface RecordView {

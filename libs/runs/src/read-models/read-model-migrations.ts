@@ -1,5 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 import { metricMigrations } from './metric-migrations';
+import { reviewMigrations } from '../review/review-migrations';
 
 /**
  * Read models projected from the global log by the runs service. They are disposable: dropping
@@ -113,4 +114,5 @@ export const readModelMigrations = [
   { name: 'Migration20261125ReadModels', class: Migration20261125ReadModels },
   { name: 'Migration20261126RunCatalog', class: Migration20261126RunCatalog },
   ...metricMigrations,
+  ...reviewMigrations,
 ];

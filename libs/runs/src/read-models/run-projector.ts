@@ -5,6 +5,8 @@ import type { StoredEvent } from '@assay/event-store';
 import type { RunView } from '../types';
 import { RUN_COLUMNS, toRunView, RunRow } from './run-rows';
 import { projectMetrics } from './metric-projector';
+import { humanProgress } from './run-rows';
+import { projectHumanReview } from '../review/review-projector';
 
 /**
  * Folds a batch of events from the global log into the read models, in the caller's transaction
@@ -84,6 +86,8 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
       [JSON.stringify(batch.outcomes)],
     );
   }
+  // Human review (issue 4): HUMAN metric counts, the review queue, human scores and their corrections.
+  await projectHumanReview(events, tx);
   for (const [runId, notes] of batch.notes) {
     await tx.query('update rm_runs set notes = $2 where id = $1', [runId, notes]);
   }
@@ -115,6 +119,7 @@ async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[
       numMetrics: row.num_metrics,
       numScores: row.num_scores,
       numFailures: row.num_failures,
+      ...humanProgress(row),
     });
     if (status !== row.status) changed.push({ id: row.id, status });
     return toRunView({ ...row, status });
@@ -207,6 +212,11 @@ function groupByTable(events: readonly StoredEvent[]) {
           created_at: createdAt(event),
         });
         touch(data.runId, event, false);
+        break;
+      }
+      case 'HumanScoreCorrected': {
+        // The score itself is projectHumanReview's; here the run is touched (pushed, updatedAt).
+        touch((event.data as EventData<'HumanScoreCorrected'>).runId, event, false);
         break;
       }
       case 'RunNotesUpdated': {

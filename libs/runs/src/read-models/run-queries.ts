@@ -35,6 +35,8 @@ interface ScoreRow {
   reasoning: string | null;
   error_code: string | null;
   error_reason: string | null;
+  source: string;
+  scored_by: string | null;
 }
 
 /** Reads of the runs read models. Eventually consistent with the log; commands wait where it matters. */
@@ -138,7 +140,7 @@ export class RunQueries implements RunQueriesApi {
     const byRecord = new Map<string, ScoreView[]>();
     if (recordIds.length === 0) return byRecord;
     const rows = await this.sql.query<ScoreRow>(
-      `select record_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason
+      `select record_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason, source, scored_by
        from rm_scores where record_id = any($1::text[]) order by record_id, metric_id, metric_version`,
       [recordIds],
     );
@@ -151,6 +153,8 @@ export class RunQueries implements RunQueriesApi {
         passed: row.passed,
         reasoning: row.reasoning,
         error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
+        source: row.source === 'HUMAN' ? 'HUMAN' : 'AUTOMATIC',
+        scoredBy: row.scored_by,
       });
       byRecord.set(row.record_id, list);
     }

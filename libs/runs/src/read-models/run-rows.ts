@@ -1,5 +1,5 @@
 import type { MetricSnapshot } from '@assay/contracts';
-import type { RunStatus } from '@assay/domain';
+import { numAwaitingHuman, type RunStatus } from '@assay/domain';
 import type { RunView } from '../types';
 
 /** rm_runs as PostgreSQL returns it. */
@@ -12,6 +12,9 @@ export interface RunRow {
   num_records: number;
   num_scores: number;
   num_failures: number;
+  /** Human review (issue 4): HUMAN metrics of the run, human scores given. */
+  num_human_metrics: number;
+  num_human_scores: number;
   status: string;
   stream_version: number;
   created_at: Date;
@@ -31,6 +34,8 @@ export const RUN_COLUMNS = [
   'num_records',
   'num_scores',
   'num_failures',
+  'num_human_metrics',
+  'num_human_scores',
   'status',
   'stream_version',
   'created_at',
@@ -41,6 +46,11 @@ export const RUN_COLUMNS = [
   'system_version_id',
 ] as const;
 
+/** What human review adds to a run's progress (status and phase): its HUMAN metrics and the human scores given. */
+export function humanProgress(row: Pick<RunRow, 'num_human_metrics' | 'num_human_scores'>): { numHumanMetrics: number; numHumanScores: number } {
+  return { numHumanMetrics: row.num_human_metrics ?? 0, numHumanScores: row.num_human_scores ?? 0 };
+}
+
 export function toRunView(row: RunRow): RunView {
   return {
     id: row.id,
@@ -49,6 +59,8 @@ export function toRunView(row: RunRow): RunView {
     numRecords: row.num_records,
     numScores: row.num_scores,
     numFailures: row.num_failures,
+    ...humanProgress(row),
+    numAwaitingHuman: numAwaitingHuman({ numRecords: row.num_records, numMetrics: row.num_metrics, numScores: row.num_scores, numFailures: row.num_failures, ...humanProgress(row) }),
     notes: row.notes,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
