@@ -14,4 +14,7 @@ export type { MetricPlan, PlanOptions, PlanScorer, RunPlan } from './worker/run-
 export { checkCodeMetric, CODE_SANDBOX_DEFAULTS, CodeFailureCode, CodeSandbox, CodeScoringFailure, sharedCodeSandbox } from './code/code-sandbox';
 export type { CodeSandboxOptions, CompiledCode } from './code/code-sandbox';
 export { ScoringFailureCode } from './worker/types';
-export type { ScoringHandlerDeps, ScoringLogger, ScoringOutcome } from './worker/types';
+export type { RunMetric, ScoringHandlerDeps, ScoringLogger, ScoringOutcome } from './worker/types';
+// AI metrics: the LLM judge (@assay/llm) behind the scoring worker.
+export { classifyJudgeError, DEFAULT_JUDGE_MODEL, judgeAll, judgeRequest, planJudge } from './judge/judge-scoring';
+export type { JudgePlan, JudgeService, Judged } from './judge/judge-scoring';

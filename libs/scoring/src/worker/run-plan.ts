@@ -3,7 +3,8 @@ import { assertValidHeuristic } from '@assay/domain';
 import type { CodeSandbox } from '../code/code-sandbox';
 import { compileHeuristic } from '../heuristics/score-heuristic';
 import type { HeuristicRecord, HeuristicResult } from '../heuristics/values';
-import { ScoringFailureCode } from './types';
+import { JudgePlan, JudgeService, planJudge } from '../judge/judge-scoring';
+import { RunMetric, ScoringFailureCode } from './types';
 
 /** Scores one record: synchronously (built-in heuristics) or not (CODE, in the sandbox's thread). */
 export type PlanScorer = (record: HeuristicRecord) => HeuristicResult | Promise<HeuristicResult>;
@@ -14,17 +15,24 @@ export type PlanScorer = (record: HeuristicRecord) => HeuristicResult | Promise<
  */
 export type MetricPlan =
   | { readonly metric: MetricSnapshot; readonly kind: 'heuristic'; readonly scorer: PlanScorer }
+  | { readonly metric: MetricSnapshot; readonly kind: 'judge'; readonly judge: JudgePlan }
   | { readonly metric: MetricSnapshot; readonly kind: 'failure'; readonly code: string; readonly reason: string }
   | { readonly metric: MetricSnapshot; readonly kind: 'human' };
 
 export interface RunPlan {
   readonly runId: string;
   readonly plans: readonly MetricPlan[];
+  /** Per metric id, the re-score round its outcomes carry (absent: 0). */
+  readonly rounds?: ReadonlyMap<string, number>;
+  /** The run's re-score stream version this plan reflects (see ScoringHandlerDeps.rescoreVersions). */
+  readonly rescoreVersion?: number;
 }
 
 export interface PlanOptions {
   /** Runs CODE heuristics; without one, CODE metrics fail with METRIC_UNSUPPORTED. */
   readonly sandbox?: CodeSandbox;
+  /** Scores AI metrics; without one, they fail with METRIC_UNSUPPORTED. */
+  readonly judge?: JudgeService;
 }
 
 const describe = (metric: MetricSnapshot) => `metric "${metric.name}" (v${metric.version})`;
@@ -36,6 +44,28 @@ const describe = (metric: MetricSnapshot) => `metric "${metric.name}" (v${metric
  */
 export async function planMetric(metric: MetricSnapshot, options: PlanOptions = {}): Promise<MetricPlan> {
   if (metric.evalType === 'HUMAN') return { metric, kind: 'human' };
+  if (metric.evalType === 'AI' && options.judge) {
+    try {
+      return { metric, kind: 'judge', judge: planJudge(metric, options.judge) };
+    } catch (error) {
+      return {
+        metric,
+        kind: 'failure',
+        code: ScoringFailureCode.METRIC_CONFIG_INVALID,
+        reason: `${describe(metric)} cannot score: ${errorMessage(error)} Fix its prompt template, then re-score (rescoreRun).`,
+      };
+    }
+  }
+  if (metric.evalType === 'AI') {
+    return {
+      metric,
+      kind: 'failure',
+      code: ScoringFailureCode.METRIC_UNSUPPORTED,
+      reason:
+        `${describe(metric)} is an AI metric and this scoring service has no LLM judge configured. ` +
+        'Start it with an LLM provider (OPENAI_BASE_URL, OPENAI_API_KEY or ASSAY_LLM_CONFIG), then re-score the run (rescoreRun).',
+    };
+  }
   if (metric.evalType !== 'HEURISTIC') {
     return {
       metric,
@@ -83,8 +113,10 @@ async function planCode(metric: MetricSnapshot, source: string, sandbox: CodeSan
   return { metric, kind: 'heuristic', scorer: (record) => sandbox.score(code, record, outputType) };
 }
 
-export async function planRun(runId: string, metrics: readonly MetricSnapshot[], options: PlanOptions = {}): Promise<RunPlan> {
-  return { runId, plans: await Promise.all(metrics.map((metric) => planMetric(metric, options))) };
+export async function planRun(runId: string, metrics: readonly RunMetric[], options: PlanOptions = {}): Promise<RunPlan> {
+  const rounds = new Map(metrics.map((metric) => [metric.metricId, metric.round ?? 0]));
+  const snapshots = metrics.map(({ round: _round, ...snapshot }) => snapshot as MetricSnapshot);
+  return { runId, plans: await Promise.all(snapshots.map((metric) => planMetric(metric, options))), rounds };
 }
 
 export function errorMessage(error: unknown): string {

@@ -304,7 +304,7 @@ describe('createScoringHandler', () => {
       { kind: 'failure', recordId: 'r1', metricId: 'judge', code: 'METRIC_UNSUPPORTED', attempts: 1 },
       { kind: 'score', recordId: 'r1', metricId: 'exact', value: 1 },
     ]);
-    expect(recorded[0][0]).toMatchObject({ reason: expect.stringMatching(/evalType AI.*Upgrade the scoring service/) });
+    expect(recorded[0][0]).toMatchObject({ reason: expect.stringMatching(/AI metric and this scoring service has no LLM judge configured.*OPENAI_BASE_URL/) });
   });
 
   it('leaves HUMAN metrics alone: no score and no failure (a person scores them; the run stays SCORING)', async () => {

@@ -1,11 +1,22 @@
 import type { BatchHandler, Delivery } from '@assay/bus';
 import { EventData, parseEvent, isAssayError, MetricSnapshot } from '@assay/contracts';
+import type { JudgeRequest } from '@assay/llm';
 import { CodeScoringFailure, sharedCodeSandbox } from '../code/code-sandbox';
+import { classifyJudgeError, judgeAll, judgeRequest } from '../judge/judge-scoring';
 import { LruCache } from './lru-cache';
-import { errorMessage, isDeterministic, planRun, RunPlan } from './run-plan';
+import { errorMessage, isDeterministic, MetricPlan, planRun, RunPlan } from './run-plan';
 import { ScoringFailureCode, ScoringHandlerDeps, ScoringOutcome } from './types';
 
 type RecordAddedData = EventData<'RecordAdded'>;
+/** What the worker scores: RecordAdded, or RecordRescoreRequested (rescoreRun) with its round and metrics. */
+const SCORED_TYPES = new Set(['RecordAdded', 'RecordRescoreRequested']);
+
+/** A judge call waiting to be made for one (record, metric). */
+interface JudgeTask {
+  readonly item: Item;
+  readonly plan: Extract<MetricPlan, { kind: 'judge' }>;
+  readonly request: JudgeRequest;
+}
 
 /** One delivery on its way through a batch. */
 interface Item {
@@ -13,13 +24,17 @@ interface Item {
   /** Set once the payload names its run and record. */
   ids?: { readonly runId: string; readonly recordId: string };
   /** Set when the payload is valid. */
-  record?: RecordAddedData;
+  record?: Pick<RecordAddedData, 'runId' | 'recordId' | 'testcaseId' | 'inputs' | 'outputs' | 'expected'>;
+  /** RecordRescoreRequested: the round asked for, the metrics to score again, whether to bypass the judge cache. */
+  rescore?: { readonly round: number; readonly metricIds: ReadonlySet<string>; readonly bypassCache: boolean };
   /** A permanent problem with the payload itself, recorded for each metric of the run. */
   payloadProblem?: { readonly code: string; readonly reason: string };
   plan?: RunPlan;
   outcomes: ScoringOutcome[];
   /** Why this delivery must be retried (or, on its last attempt, failed). */
   error?: unknown;
+  /** A judge call of this record failed for now (provider down): its other outcomes are recorded, the delivery retried. */
+  judgePending?: boolean;
 }
 
 interface Totals {
@@ -53,10 +68,25 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
   const totals: Totals = { batches: 0, deliveries: 0, scores: 0, failures: 0, acked: 0, naked: 0, termed: 0 };
   let lastTotalsAt = now();
 
-  /** The run's plan, loaded once per run. A failed or empty load is not cached: the next delivery retries it. */
-  function planOf(runId: string): Promise<RunPlan> {
+  /**
+   * The run's plan, loaded once per run and again when its re-score stream moved past the cached
+   * plan's (`rescoreVersion`, read before loading). A failed or empty load is not cached: the next
+   * delivery retries it.
+   */
+  function planOf(runId: string, rescoreVersion?: number): Promise<RunPlan> {
     const cached = cache.get(runId);
-    if (cached) return cached;
+    if (cached && rescoreVersion === undefined) return cached;
+    if (cached) {
+      const checked = cached.then(
+        (plan) => ((plan.rescoreVersion ?? 0) >= rescoreVersion! ? plan : load(runId, rescoreVersion)),
+        () => load(runId, rescoreVersion),
+      );
+      return checked;
+    }
+    return load(runId, rescoreVersion);
+  }
+
+  function load(runId: string, rescoreVersion: number | undefined): Promise<RunPlan> {
     const loading = deps.metricsOfRun(runId).then((metrics) => {
       if (metrics.length === 0) {
         // RunCreated precedes RecordAdded in the log, so the run exists; a reader that lags behind it
@@ -64,7 +94,7 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         throw Object.assign(new Error(`Run ${runId} has no metrics (not visible to the scoring service yet?)`), { code: 'RUN_NOT_FOUND' });
       }
       const runsCode = metrics.some((metric) => metric.evalType === 'HEURISTIC' && metric.heuristic?.kind === 'CODE');
-      return planRun(runId, metrics, runsCode ? { sandbox: deps.codeSandbox ?? sharedCodeSandbox() } : {});
+      return planRun(runId, metrics, { judge: deps.judge, ...(runsCode ? { sandbox: deps.codeSandbox ?? sharedCodeSandbox() } : {}) }).then((plan) => ({ ...plan, rescoreVersion }));
     });
     cache.set(runId, loading);
     loading.catch(() => cache.deleteIf(runId, loading));
@@ -111,11 +141,16 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     };
 
     const items: Item[] = [];
+    // Judge calls wait on a provider for seconds: hold every unsettled delivery's ack deadline meanwhile.
+    const keepAlive = setInterval(() => {
+      for (const delivery of batch) if (!settled.has(delivery)) delivery.working();
+    }, workingIntervalMs);
+    keepAlive.unref?.();
     try {
       // 1. Read each payload.
       for (const delivery of batch) {
         const item: Item = { delivery, outcomes: [] };
-        if (delivery.event.type !== 'RecordAdded') {
+        if (!SCORED_TYPES.has(delivery.event.type)) {
           logger.warn({ eventId: delivery.event.eventId, type: delivery.event.type }, 'scoring received an event that is not RecordAdded: acking it unscored');
           counts.ignored++;
           ack(item);
@@ -125,20 +160,29 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         if (!item.ids) {
           logger.error(
             { eventId: delivery.event.eventId, reason: item.payloadProblem?.reason },
-            'RecordAdded payload names no run and record: nothing to attach a failure to, terminating it',
+            `${delivery.event.type} payload names no run and record: nothing to attach a failure to, terminating it`,
           );
-          term(item, item.payloadProblem?.reason ?? 'invalid RecordAdded payload');
+          term(item, item.payloadProblem?.reason ?? `invalid ${delivery.event.type} payload`);
           continue;
         }
         items.push(item);
       }
 
-      // 2. Load the plan of each run in the batch (cached per run).
+      // 2. Load the plan of each run in the batch (cached per run; loaded again after a re-score).
       const runIds = [...new Set(items.filter((item) => !item.error).map((item) => item.ids!.runId))];
       const plans = new Map<string, RunPlan | { error: unknown }>();
+      let versions: ReadonlyMap<string, number> | undefined;
+      let versionsError: unknown;
+      if (deps.rescoreVersions && runIds.length > 0) {
+        try {
+          versions = await deps.rescoreVersions(runIds);
+        } catch (error) {
+          versionsError = error;
+        }
+      }
       await Promise.all(
         runIds.map((runId) =>
-          planOf(runId).then(
+          (versionsError ? Promise.reject(versionsError) : planOf(runId, versions ? (versions.get(runId) ?? 0) : undefined)).then(
             (plan) => plans.set(runId, plan),
             (error: unknown) => plans.set(runId, { error }),
           ),
@@ -151,32 +195,36 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         else item.plan = plan;
       }
 
-      // 3. Score.
+      // 3. Score: heuristics and CODE record by record; judge calls of the whole batch at once.
+      const judgeTasks: JudgeTask[] = [];
       for (const item of items) {
         if (item.error || !item.plan) continue;
         try {
-          item.outcomes = await outcomesOf(item, item.plan);
+          item.outcomes = await outcomesOf(item, item.plan, judgeTasks);
         } catch (error) {
           item.error = error; // the code sandbox is unavailable: retried like an outage
         }
         await breathe();
       }
+      if (judgeTasks.length > 0) await judgeBatch(judgeTasks);
 
-      // 4. Store every outcome of the batch at once, then ack.
+      // 4. Store every outcome of the batch at once, then ack. A record whose judge could not be
+      // reached keeps the outcomes it has (so they are not asked for again) and is retried.
       const ready = items.filter((item) => !item.error);
-      if (ready.length > 0) {
+      const partial = items.filter((item) => item.error && item.judgePending && item.outcomes.length > 0);
+      if (ready.length + partial.length > 0) {
         try {
-          await deps.recordOutcomes(ready.flatMap((item) => item.outcomes));
+          await deps.recordOutcomes([...ready, ...partial].flatMap((item) => item.outcomes));
           for (const item of ready) ack(item);
         } catch (error) {
-          if (ready.length > 1 && isDeterministic(error)) {
+          if (ready.length + partial.length > 1 && isDeterministic(error)) {
             // A rejection that the same outcomes would meet again: find the delivery it comes from
             // instead of failing the whole batch on every redelivery.
             logger.warn({ batchSize: ready.length, ...errorFields(error) }, 'recording the batch was rejected: recording its records one by one');
-            for (const item of ready) {
+            for (const item of [...ready, ...partial]) {
               try {
                 await deps.recordOutcomes(item.outcomes);
-                ack(item);
+                if (!item.error) ack(item);
               } catch (itemError) {
                 item.error = itemError;
               }
@@ -192,6 +240,8 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     } catch (error) {
       // Unexpected (a bug): leave nothing unsettled. A nak retries; the last attempt is handled above.
       logger.error({ batchSize: batch.length, ...errorFields(error) }, 'scoring batch failed unexpectedly: naking its unsettled deliveries');
+    } finally {
+      clearInterval(keepAlive);
     }
     for (const delivery of batch) {
       if (!settled.has(delivery)) {
@@ -223,8 +273,8 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
           `Scoring gave up after ${item.delivery.deliveryCount} attempt(s); last error: ${errorMessage(item.error)} ` +
           'Check the scoring service and the database, then score the record again.';
         // HUMAN metrics are a person's to score: the worker fails none of them.
-        const automatic = (plan: RunPlan) => plan.plans.filter((p) => p.kind !== 'human').map((p) => p.metric);
-        let metrics: readonly MetricSnapshot[] | undefined = item.plan ? automatic(item.plan) : undefined;
+        const automatic = (plan: RunPlan) => applicable(item, plan).map((p) => ({ metric: p.metric, round: roundOf(plan, p.metric) }));
+        let metrics: readonly { metric: MetricSnapshot; round: number }[] | undefined = item.plan ? automatic(item.plan) : undefined;
         if (!metrics) {
           try {
             metrics = automatic(await planOf(item.ids!.runId));
@@ -242,7 +292,16 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         giveUps.push({
           item,
           reason,
-          failures: metrics.map((metric) => ({ kind: 'failure', runId, recordId, metric, code: ScoringFailureCode.MAX_DELIVERIES_EXCEEDED, reason, attempts })),
+          failures: metrics.map(({ metric, round }) => ({
+            kind: 'failure',
+            runId,
+            recordId,
+            metric,
+            code: ScoringFailureCode.MAX_DELIVERIES_EXCEEDED,
+            reason,
+            attempts,
+            ...(round ? { round } : {}),
+          })),
         });
       }
       if (giveUps.length === 0) return;
@@ -274,7 +333,14 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
       item.ids = { runId: data.runId, recordId: data.recordId };
     }
     try {
-      item.record = parseEvent(event.type, event.schemaVersion, event.data).data as RecordAddedData;
+      const parsed = parseEvent(event.type, event.schemaVersion, event.data);
+      if (parsed.type === 'RecordRescoreRequested') {
+        const { round, metricIds, bypassCache, ...record } = parsed.data;
+        item.record = record;
+        item.rescore = { round, metricIds: new Set(metricIds), bypassCache };
+      } else {
+        item.record = parsed.data as RecordAddedData;
+      }
     } catch (error) {
       if (isAssayError(error) && error.code === 'EVENT_PAYLOAD_INVALID') {
         item.payloadProblem = {
@@ -288,38 +354,56 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     }
   }
 
-  async function outcomesOf(item: Item, plan: RunPlan): Promise<ScoringOutcome[]> {
+  /** The metrics a delivery asks for: every automatic metric of the run, or those a re-score names. */
+  function applicable(item: Item, plan: RunPlan): MetricPlan[] {
+    // HUMAN metrics are a person's to score: no outcome from the worker (the run stays SCORING).
+    return plan.plans.filter((p) => p.kind !== 'human' && (!item.rescore || item.rescore.metricIds.has(p.metric.metricId)));
+  }
+
+  /** The round a metric's outcomes carry now: the run's current one (a stale re-score request scores into it too). */
+  function roundOf(plan: RunPlan, metric: MetricSnapshot): number {
+    return plan.rounds?.get(metric.metricId) ?? 0;
+  }
+
+  async function outcomesOf(item: Item, plan: RunPlan, judgeTasks: JudgeTask[]): Promise<ScoringOutcome[]> {
     const { runId, recordId } = item.ids!;
     const attempts = Math.max(1, item.delivery.deliveryCount);
-    const failure = (metric: MetricSnapshot, code: string, reason: string): ScoringOutcome => ({ kind: 'failure', runId, recordId, metric, code, reason, attempts });
     const outcomes: ScoringOutcome[] = [];
-    for (const metricPlan of plan.plans) {
-      // HUMAN metrics are a person's to score: no outcome from the worker (the run stays SCORING).
-      if (metricPlan.kind === 'human') continue;
+    for (const metricPlan of applicable(item, plan)) {
       const { metric } = metricPlan;
+      const round = roundOf(plan, metric);
+      const failure = (code: string, reason: string): ScoringOutcome => ({ kind: 'failure', runId, recordId, metric, code, reason, attempts, ...(round ? { round } : {}) });
       if (item.payloadProblem) {
-        outcomes.push(failure(metric, item.payloadProblem.code, item.payloadProblem.reason));
+        outcomes.push(failure(item.payloadProblem.code, item.payloadProblem.reason));
         continue;
       }
       if (metricPlan.kind === 'failure') {
-        outcomes.push(failure(metric, metricPlan.code, metricPlan.reason));
+        outcomes.push(failure(metricPlan.code, metricPlan.reason));
+        continue;
+      }
+      if (metricPlan.kind === 'human') continue;
+      if (metricPlan.kind === 'judge') {
+        // Only the first delivery of a bypassing re-score skips the cache: a redelivery finds what it refreshed.
+        const bypass = Boolean(item.rescore?.bypassCache) && item.delivery.deliveryCount <= 1;
+        const built = judgeRequest(metric, metricPlan.judge, deps.judge!, item.record!, bypass);
+        if (built.ok) judgeTasks.push({ item, plan: metricPlan, request: built.request });
+        else outcomes.push(failure(ScoringFailureCode.TEMPLATE_RENDER_FAILED, built.reason));
         continue;
       }
       try {
         const { value, reasoning } = await metricPlan.scorer(item.record!);
-        outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning });
+        outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning, ...(round ? { round } : {}) });
       } catch (error) {
         if (error instanceof CodeScoringFailure) {
           // The metric's code failed on this record (timeout, memory, an exception, a bad result): recorded, not retried.
-          outcomes.push(failure(metric, error.code, `metric "${metric.name}" (v${metric.version}): ${error.message}`));
+          outcomes.push(failure(error.code, `metric "${metric.name}" (v${metric.version}): ${error.message}`));
         } else if (isAssayError(error) && error.code === 'METRIC_CONFIG_INVALID') {
-          outcomes.push(failure(metric, ScoringFailureCode.METRIC_CONFIG_INVALID, `metric "${metric.name}" (v${metric.version}) cannot score: ${errorMessage(error)}`));
+          outcomes.push(failure(ScoringFailureCode.METRIC_CONFIG_INVALID, `metric "${metric.name}" (v${metric.version}) cannot score: ${errorMessage(error)}`));
         } else if (isAssayError(error) && error.code === 'UNAVAILABLE') {
           throw error;
         } else {
           outcomes.push(
             failure(
-              metric,
               ScoringFailureCode.INTERNAL,
               `metric "${metric.name}" (v${metric.version}) crashed: ${errorMessage(error)} This is a bug in Assay; please report it with the metric's definition.`,
             ),
@@ -328,6 +412,48 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
       }
     }
     return outcomes;
+  }
+
+  /**
+   * Makes the batch's judge calls together (the governor bounds them) and files each answer as the
+   * record's score, a final failure (malformed answers, a refused request: ScoringFailed with the
+   * reason), or a pending one: the provider could not be reached within the client's retries, so
+   * the delivery is retried later, unless this is its last delivery, when the failure is recorded.
+   */
+  async function judgeBatch(tasks: readonly JudgeTask[]): Promise<void> {
+    const settledResults = await judgeAll(deps.judge!, tasks.map((task) => task.request));
+    let pending = 0;
+    let firstPending: unknown;
+    settledResults.forEach((result, i) => {
+      const { item, plan } = tasks[i];
+      const { metric } = plan;
+      const { runId, recordId } = item.ids!;
+      const round = roundOf(item.plan!, metric);
+      const attempts = Math.max(1, item.delivery.deliveryCount);
+      const inRound = round ? { round } : {};
+      if (result.status === 'fulfilled') {
+        const { value, reasoning, judge } = result.value;
+        item.outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning, judge, ...inRound });
+        return;
+      }
+      const failure = classifyJudgeError(result.reason, metric);
+      if (failure.final) {
+        item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason: failure.reason, attempts, ...inRound, ...(failure.judge ? { judge: failure.judge } : {}) });
+      } else if (item.delivery.deliveryCount >= maxDeliver) {
+        const reason =
+          `metric "${metric.name}" (v${metric.version}): ${errorMessage(failure.error)} ` +
+          `Gave up after ${item.delivery.deliveryCount} deliveries of the record, each with the LLM client's own retries. Once the provider answers again, re-score the run (rescoreRun).`;
+        item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason, attempts, ...inRound });
+      } else {
+        pending++;
+        firstPending ??= failure.error;
+        item.judgePending = true;
+        item.error ??= failure.error;
+      }
+    });
+    if (pending > 0) {
+      logger.warn({ pending, calls: tasks.length, ...errorFields(firstPending) }, 'judge calls failed for now (provider unreachable or rate limited): their records are retried later');
+    }
   }
 
   function report(size: number, counts: Omit<Totals, 'batches' | 'deliveries'> & { ignored: number }, ms: number) {

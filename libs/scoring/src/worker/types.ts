@@ -1,5 +1,6 @@
-import type { MetricSnapshot } from '@assay/contracts';
+import type { JudgeUsage, MetricSnapshot } from '@assay/contracts';
 import type { CodeSandbox } from '../code/code-sandbox';
+import type { JudgeService } from '../judge/judge-scoring';
 
 /**
  * What the worker concluded for one (record, metric). Same shape as `ScoringOutcome` in @assay/runs,
@@ -7,13 +8,21 @@ import type { CodeSandbox } from '../code/code-sandbox';
  * (record, metric, version): the first outcome stands.
  */
 export type ScoringOutcome =
-  | { kind: 'score'; runId: string; recordId: string; metric: MetricSnapshot; value: number; reasoning: string }
-  | { kind: 'failure'; runId: string; recordId: string; metric: MetricSnapshot; code: string; reason: string; attempts: number };
+  | { kind: 'score'; runId: string; recordId: string; metric: MetricSnapshot; value: number; reasoning: string; round?: number; judge?: JudgeUsage }
+  | { kind: 'failure'; runId: string; recordId: string; metric: MetricSnapshot; code: string; reason: string; attempts: number; round?: number; judge?: JudgeUsage };
+
+/** A metric as a run scores it now: a snapshot, with the re-score round its outcomes carry (absent: 0). */
+export type RunMetric = MetricSnapshot & { readonly round?: number };
 
 /** Stable codes of the failures the worker records (ScoringFailed.code). */
 export const ScoringFailureCode = {
-  /** The metric's evalType is not scored by this worker (yet). */
+  /** The metric's evalType is not scored by this worker (yet), or AI without an LLM judge configured. */
   METRIC_UNSUPPORTED: 'METRIC_UNSUPPORTED',
+  // AI metrics (LLM judge), per record:
+  /** The judge's answers were not `{score, reasoning}` of the output type, after asking again; the reason quotes the raw text. */
+  JUDGE_OUTPUT_INVALID: 'JUDGE_OUTPUT_INVALID',
+  /** The metric's prompt template prints a field this record lacks. */
+  TEMPLATE_RENDER_FAILED: 'TEMPLATE_RENDER_FAILED',
   /** The metric's definition cannot score: a regex that does not compile, a wrong output type… */
   METRIC_CONFIG_INVALID: 'METRIC_CONFIG_INVALID',
   /** Recording failed on every delivery (database down for longer than the backoff). */
@@ -42,8 +51,18 @@ export interface ScoringLogger {
 }
 
 export interface ScoringHandlerDeps {
-  /** The metrics the run pinned when it was created. Runs never change them, so the handler caches them. */
-  metricsOfRun(runId: string): Promise<readonly MetricSnapshot[]>;
+  /**
+   * The metrics the run scores with now: pinned when it was created, re-pinned (with a round) by
+   * rescoreRun. Cached per run; `rescoreVersions` says when to load them again.
+   */
+  metricsOfRun(runId: string): Promise<readonly RunMetric[]>;
+  /**
+   * Per run, the version of its re-score stream (0: never re-scored), read once per batch: a cached
+   * run whose version moved is loaded again. Without it runs are cached for good (no re-scoring).
+   */
+  rescoreVersions?(runIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /** Scores AI metrics (LLM judge). Without it they fail with METRIC_UNSUPPORTED. */
+  readonly judge?: JudgeService;
   /** Stores a batch of outcomes in one transaction, idempotent per (record, metric, version). */
   recordOutcomes(outcomes: ScoringOutcome[]): Promise<void>;
   /** The consumer's max deliver: on this attempt a failure is recorded instead of retried. */
