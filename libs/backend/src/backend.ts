@@ -2,7 +2,8 @@ import { accessMigrations, ApiKeys } from '@assay/access';
 import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
 import { HistoryQueries } from '@assay/history';
-import { llmMigrations } from '@assay/llm';
+import { ExecutionService } from '@assay/execution';
+import { LlmClient, llmMigrations } from '@assay/llm';
 import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
 import { HumanReview } from '@assay/runs';
 import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
@@ -30,6 +31,13 @@ export interface Backend {
   readonly review: HumanReview;
   /** History of metrics across runs and comparison of two runs (over the runs read models). */
   readonly history: HistoryQueries;
+  /** Runs the server executes (kickoffRun, runAgain) and the playground (issue 4). */
+  readonly execution: ExecutionService;
+  /**
+   * This process's LLM client, connected on first use (providers from the environment, see
+   * @assay/llm): every model call of the process goes through its governor. Closed by close().
+   */
+  llm(): Promise<LlmClient>;
   close(): Promise<void>;
 }
 
@@ -45,16 +53,40 @@ export async function connectBackend(options: { url: string; applicationName: st
     systemVersion: (id) => systemQueries.getSystemVersion(id),
     testcasesOf: (testsetId, ids) => testsetQueries.testcasesOf(testsetId, ids),
   };
+  const runCommands = new RunCommands(store, runQueries, { catalog, maxRecordBytes: maxRecordBytes() });
+  let llm: Promise<LlmClient> | undefined;
+  const connectLlm = () => {
+    if (!llm) {
+      llm = LlmClient.connect({ db });
+      llm.catch(() => (llm = undefined));
+    }
+    return llm;
+  };
+  const execution = new ExecutionService({
+    store,
+    runs: runCommands,
+    queries: runQueries,
+    llm: connectLlm,
+    catalog: {
+      testset: (id) => testsetQueries.getTestset(id),
+      testcases: (id) => testsetQueries.streamTestcases(id),
+      testcasesByIds: (id, ids) => testsetQueries.getTestcases(id, ids),
+      systemVersion: (id) => systemQueries.getSystemVersion(id),
+    },
+  });
   return {
     db,
     store,
-    runs: { commands: new RunCommands(store, runQueries, { catalog, maxRecordBytes: maxRecordBytes() }), queries: runQueries },
+    runs: { commands: runCommands, queries: runQueries },
     testsets: { commands: new TestsetCommands(store, testsetQueries), queries: testsetQueries },
     systems: { commands: new SystemCommands(store, systemQueries), queries: systemQueries },
     access: new ApiKeys(store, db),
     review: new HumanReview(store, db),
     history: new HistoryQueries(db),
+    execution,
+    llm: connectLlm,
     async close() {
+      if (llm) await (await llm.catch(() => undefined))?.close();
       await store.close();
       await db.close();
     },

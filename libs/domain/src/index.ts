@@ -12,6 +12,8 @@ export * from './run/rescore';
 export * from './record-scoring/record-scoring';
 export * from './record-scoring/human-score';
 export * from './status/run-status';
+export * from './status/run-phase';
+export * from './execution/execution';
 export * from './testset/canonical-json';
 export * from './testset/json-schema';
 export * from './testset/testset';

@@ -1,5 +1,5 @@
-import type { EvalType, HeuristicDefinition, OutputType } from '@assay/contracts';
-import type { MetricChanges, MetricDefinition, RunStatus } from '@assay/domain';
+import type { EvalType, HeuristicDefinition, OutputType, RunSource } from '@assay/contracts';
+import type { MetricChanges, MetricDefinition, RunPhase, RunStatus } from '@assay/domain';
 import type { ScoreSource } from '@assay/contracts';
 
 /**
@@ -67,6 +67,12 @@ export interface RunView {
   readonly numHumanMetrics?: number;
   readonly numHumanScores?: number;
   readonly numAwaitingHuman?: number;
+  /** Issue 4: who started the run (absent: API), where it is in its life, its trials (runs the server executes). */
+  readonly source?: RunSource;
+  readonly phase?: RunPhase;
+  readonly trials?: number | null;
+  /** Executions (runs the server executes) that failed for good: each makes the run ERROR. */
+  readonly numExecutionFailures?: number;
 }
 
 export interface MetricAggregateView {
@@ -104,6 +110,9 @@ export interface RecordView {
   readonly expected: unknown;
   readonly scores: readonly ScoreView[];
   readonly createdAt: Date;
+  /** Records the server executed (issue 4): the trial (0-based) and the system call behind the outputs. */
+  readonly trial?: number | null;
+  readonly execution?: ExecutionInfo | null;
 }
 
 export interface Page<T> {
@@ -159,6 +168,8 @@ export interface CreateRunInput {
   readonly testsetId?: string | null;
   /** Of the same project: another project's is refused as missing (SYSTEM_VERSION_NOT_FOUND). */
   readonly systemVersionId?: string | null;
+  /** API (default) or CI: who sends the records. KICKOFF and PLAYGROUND runs come from kickoffRun. */
+  readonly source?: RunSource | null;
 }
 
 /**
@@ -203,3 +214,24 @@ export interface RunQueriesApi {
 
 /** Topic of the live-status broadcast: payload is a RunView (JSON). */
 export const RUN_UPDATED_TOPIC = 'run-updated';
+
+/** The system call behind an executed record's outputs (RecordAdded.execution). */
+export interface ExecutionInfo {
+  readonly model: string;
+  readonly provider?: string;
+  readonly tokens: { readonly prompt: number; readonly completion: number };
+  readonly cost: number;
+  readonly latencyMs: number;
+}
+
+/** An execution of a run that failed for good (issue 4): why, for a person. */
+export interface ExecutionFailureView {
+  readonly recordId: string;
+  readonly runId: string;
+  readonly testcaseId: string | null;
+  readonly trial: number;
+  readonly code: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly createdAt: Date;
+}

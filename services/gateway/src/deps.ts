@@ -1,5 +1,6 @@
 import type { AccessApi } from '@assay/access';
 import type { EventBus } from '@assay/bus';
+import type { ExecutionApi } from '@assay/execution';
 import type { HistoryApi } from '@assay/history';
 import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
 import type { SystemsApi } from '@assay/systems';
@@ -18,6 +19,8 @@ export interface GatewayDeps {
   readonly systems?: SystemsApi;
   /** Run history and comparison (absent: those operations answer UNAVAILABLE). */
   readonly history?: HistoryApi;
+  /** kickoffRun, runAgain and the playground (absent: those operations answer UNAVAILABLE). */
+  readonly execution?: ExecutionApi;
   /** Only `onBroadcast` is used: live run updates. */
   readonly bus: Pick<EventBus, 'onBroadcast'>;
   /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */

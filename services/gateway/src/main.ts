@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     testsets: backend.testsets,
     systems: backend.systems,
     history: backend.history,
+    execution: backend.execution,
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

@@ -106,6 +106,7 @@ export class RootResolver {
       notes: input.notes,
       testsetId: input.testsetId,
       systemVersionId: input.systemVersionId,
+      source: input.source,
     });
   }
 

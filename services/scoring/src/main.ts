@@ -11,10 +11,13 @@ import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { scoringConsumerOptions } from './scoring-config';
 import { bootstrapScoring, createScoringLogger } from './scoring.module';
+import { bootstrapExecution, createExecutionLogger } from './execution.module';
+import { executionConsumerOptions } from '@assay/execution';
 
 async function main(): Promise<void> {
   const logger = createScoringLogger();
   const consumer = scoringConsumerOptions(); // refuse bad SCORING_* values before connecting anywhere
+  const executionConsumer = executionConsumerOptions(); // and bad EXECUTION_* values
   const env = serviceEnv('scoring');
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-scoring' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-scoring', logger });
@@ -28,6 +31,11 @@ async function main(): Promise<void> {
     logger,
     consumer,
   });
+  // The execution worker (kickoffRun) runs in every scoring process unless ASSAY_EXECUTION=off.
+  const execution =
+    process.env.ASSAY_EXECUTION === 'off'
+      ? undefined
+      : await bootstrapExecution({ bus, store: backend.store, llm: () => backend.llm(), logger: createExecutionLogger(), consumer: executionConsumer });
   const healthPort = intEnv('HEALTH_PORT', 0);
   const health = healthPort ? await startHealthServer(healthPort, () => backend.db.query('select 1').then(() => true)) : undefined;
   logger.info({ healthPort: healthPort || undefined }, 'scoring service started');
@@ -36,6 +44,7 @@ async function main(): Promise<void> {
     async () => {
       health?.close();
       await app.close(); // stops the consumer, waiting for the batches in flight
+      await execution?.close();
       await bus.close();
       await backend.close();
     },

@@ -13,7 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { createGatewayApp } from '@assay/gateway-service';
 import { RunsModule } from '@assay/runs-service';
-import { bootstrapScoring } from '@assay/scoring-service';
+import { bootstrapExecution, bootstrapScoring } from '@assay/scoring-service';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 async function main(): Promise<void> {
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     recordOutcomes: async (outcomes) => void (await backend.runs.commands.recordOutcomes(outcomes)),
   });
   await scoring.init();
+  const execution = await bootstrapExecution({ bus, store: backend.store, llm: () => backend.llm() });
   const gateway = await createGatewayApp({
     commands: backend.runs.commands,
     queries: backend.runs.queries,
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     testsets: backend.testsets,
     systems: backend.systems,
     history: backend.history,
+    execution: backend.execution,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
   onShutdownSignal(async () => {
     await gateway.close();
     await scoring.close();
+    await execution.close();
     await runs.close();
     await bus.close();
     await backend.close();

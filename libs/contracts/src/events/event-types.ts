@@ -8,6 +8,10 @@ import { HeuristicDefinition, EvalType, OutputType, MetricDetails, MetricSnapsho
  * editing a stored event.
  */
 const Json = Type.Unknown();
+
+/** Who started a run: the API (createRun), a kickoff, the playground (kickoffRun with its inputs), CI (createRun with source CI). */
+export const RunSource = Type.Union([Type.Literal('API'), Type.Literal('KICKOFF'), Type.Literal('PLAYGROUND'), Type.Literal('CI')]);
+export type RunSource = Static<typeof RunSource>;
 export const ScoreSource = Type.Union([Type.Literal('AUTOMATIC'), Type.Literal('HUMAN')]);
 export type ScoreSource = Static<typeof ScoreSource>;
 
@@ -49,6 +53,17 @@ export const RunCreated = Type.Object({
   /** The testset's size when the run was made. */
   numExpectedRecords: Type.Optional(Type.Integer({ minimum: 0 })),
   systemVersionId: Type.Optional(Type.String()),
+  // Issue 4, optional (absent: API, one trial): who started the run, and how often each testcase runs.
+  source: Type.Optional(RunSource),
+  trials: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+/** The system call that produced a record's outputs (runs the server executes): what it cost. */
+export const ExecutionInfo = Type.Object({
+  model: Type.String(),
+  provider: Type.Optional(Type.String()),
+  tokens: Type.Object({ prompt: Type.Integer({ minimum: 0 }), completion: Type.Integer({ minimum: 0 }) }),
+  cost: Type.Number({ minimum: 0 }),
+  latencyMs: Type.Number({ minimum: 0 }),
 });
 export const RecordAdded = Type.Object({
   runId: Type.String(),
@@ -57,6 +72,9 @@ export const RecordAdded = Type.Object({
   inputs: Json,
   outputs: Json,
   expected: Json,
+  // Issue 4, optional: records the server executed carry their trial (0-based) and the system call.
+  trial: Type.Optional(Type.Integer({ minimum: 0 })),
+  execution: Type.Optional(ExecutionInfo),
 });
 /** What the LLM judge calls behind an outcome used (issue 4): summed into the run's cost. */
 export const JudgeUsage = Type.Object({
@@ -156,6 +174,52 @@ export const RecordRescoreRequested = Type.Object({
   bypassCache: Type.Boolean(),
 });
 
+// Runs the server executes (issue 4, kickoffRun). The run stream holds RunCreated as for any run;
+// the executions live on streams of their own, so workers never contend for the run's version:
+// - `executions-<runId>`: ExecutionsPlanned (what to run), then ExecutionsScheduled per batch of
+//   testcases (what the bus carries to the execution workers);
+// - `execution-<recordId>` (recordId derived from run, testcase and trial): RecordAdded, or
+//   ExecutionFailed; appended with expectedVersion no_stream, so an execution is recorded once;
+// - `kickoff-key-<hash of project and idempotencyKey>`: KickoffKeyClaimed, appended in the same
+//   transaction as the run, so a key makes one run whatever the concurrency.
+export const KickoffTestcase = Type.Object({
+  /** Unique within the run: the testcase id, or `#<n>` for an inline testcase. */
+  key: Type.String({ minLength: 1 }),
+  testcaseId: Type.Union([Type.String(), Type.Null()]),
+  inputs: Json,
+  expected: Json,
+});
+export const ExecutionsPlanned = Type.Object({
+  runId: Type.String(),
+  projectId: Type.String(),
+  systemVersionId: Type.Union([Type.String(), Type.Null()]),
+  /** The prompt system config executed (the version's, or the inline one). */
+  config: Json,
+  trials: Type.Integer({ minimum: 1 }),
+  numTestcases: Type.Integer({ minimum: 1 }),
+  /** The kickoff's input (without its idempotency key): what runAgain starts again. */
+  request: Json,
+});
+export const ExecutionsScheduled = Type.Object({
+  runId: Type.String(),
+  /** 1-based batch number. */
+  batch: Type.Integer({ minimum: 1 }),
+  trials: Type.Integer({ minimum: 1 }),
+  testcases: Type.Array(KickoffTestcase, { minItems: 1 }),
+});
+export const ExecutionFailed = Type.Object({
+  runId: Type.String(),
+  recordId: Type.String(),
+  testcaseId: Type.Union([Type.String(), Type.Null()]),
+  trial: Type.Integer({ minimum: 0 }),
+  /** LLM_UNAVAILABLE, LLM_BAD_REQUEST, TEMPLATE_RENDER_FAILED… */
+  code: Type.String(),
+  /** What went wrong and what to do about it, for a person. */
+  reason: Type.String(),
+  attempts: Type.Integer({ minimum: 1 }),
+});
+export const KickoffKeyClaimed = Type.Object({ projectId: Type.String(), idempotencyKey: Type.String(), runId: Type.String() });
+
 // Testsets (issue 3). A testset's stream holds its definition; its testcases are on a stream of
 // their own, so loading a testset's definition never reads its testcases.
 export const FieldMapping = Type.Object({
@@ -254,6 +318,10 @@ export const eventSchemas = {
   RunNotesUpdated,
   RunRescoreRequested,
   RecordRescoreRequested,
+  ExecutionsPlanned,
+  ExecutionsScheduled,
+  ExecutionFailed,
+  KickoffKeyClaimed,
   ApiKeyCreated,
   ApiKeyRevoked,
   TestsetCreated,
@@ -285,6 +353,10 @@ export type ScoringFailed = DomainEvent<'ScoringFailed'>;
 export type RunNotesUpdated = DomainEvent<'RunNotesUpdated'>;
 export type RunRescoreRequested = DomainEvent<'RunRescoreRequested'>;
 export type RecordRescoreRequested = DomainEvent<'RecordRescoreRequested'>;
+export type ExecutionsPlanned = DomainEvent<'ExecutionsPlanned'>;
+export type ExecutionsScheduled = DomainEvent<'ExecutionsScheduled'>;
+export type ExecutionFailed = DomainEvent<'ExecutionFailed'>;
+export type KickoffKeyClaimed = DomainEvent<'KickoffKeyClaimed'>;
 export type ApiKeyCreated = DomainEvent<'ApiKeyCreated'>;
 export type ApiKeyRevoked = DomainEvent<'ApiKeyRevoked'>;
 export type TestsetCreated = DomainEvent<'TestsetCreated'>;
@@ -309,6 +381,10 @@ export const currentSchemaVersion: Record<EventType, number> = {
   RunNotesUpdated: 1,
   RunRescoreRequested: 1,
   RecordRescoreRequested: 1,
+  ExecutionsPlanned: 1,
+  ExecutionsScheduled: 1,
+  ExecutionFailed: 1,
+  KickoffKeyClaimed: 1,
   ApiKeyCreated: 1,
   ApiKeyRevoked: 1,
   TestsetCreated: 1,

@@ -6,6 +6,7 @@ import {
   RecordRescoreRequested,
   RunCreated,
   RunNotesUpdated,
+  RunSource,
 } from '@assay/contracts';
 import type { Decider } from '../decider/decider';
 
@@ -22,6 +23,12 @@ export interface CreateRun {
   readonly testset?: { readonly testsetId: string; readonly size: number } | null;
   /** The system version under test (same project; checked by the handler). */
   readonly systemVersionId?: string | null;
+  /** Who starts the run (issue 4; absent: API). */
+  readonly source?: RunSource;
+  /** Runs the server executes: how many times each testcase runs. */
+  readonly trials?: number;
+  /** Runs the server executes: testcases × trials (else the testset's size). */
+  readonly numExpectedRecords?: number;
 }
 
 export interface NewRecord {
@@ -89,9 +96,13 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
           throw new AssayError('BAD_USER_INPUT', 'metricIds lists a metric twice; list each metric once.');
         }
         assertNotes(command.notes);
+        const expected = command.numExpectedRecords ?? command.testset?.size;
         const catalog = {
-          ...(command.testset ? { testsetId: command.testset.testsetId, numExpectedRecords: command.testset.size } : {}),
+          ...(command.testset ? { testsetId: command.testset.testsetId } : {}),
+          ...(expected !== undefined ? { numExpectedRecords: expected } : {}),
           ...(command.systemVersionId ? { systemVersionId: command.systemVersionId } : {}),
+          ...(command.source && command.source !== 'API' ? { source: command.source } : {}),
+          ...(command.trials !== undefined ? { trials: command.trials } : {}),
         };
         return [
           {

@@ -11,6 +11,10 @@ export interface RunProgress {
   readonly numHumanMetrics?: number;
   /** Human scores among numScores, one per record and HUMAN metric at most (absent: none). */
   readonly numHumanScores?: number;
+  /** Runs the server executes (issue 4): executions that failed for good (absent: none). */
+  readonly numExecutionFailures?: number;
+  /** Runs the server executes: executions not yet recorded as a record or a failure (absent: none). */
+  readonly numAwaitingExecution?: number;
 }
 
 /**
@@ -33,8 +37,10 @@ export function automaticScoringDone(progress: RunProgress): boolean {
  * records lack scores.
  */
 export function runStatus(progress: RunProgress): RunStatus {
-  if (progress.numFailures > 0) return 'ERROR';
+  if (progress.numFailures > 0 || (progress.numExecutionFailures ?? 0) > 0) return 'ERROR';
   if (progress.numRecords === 0) return 'PENDING';
+  // A run the server executes is complete only once every execution has its record.
+  if ((progress.numAwaitingExecution ?? 0) > 0) return 'SCORING';
   // A run with HUMAN metrics stays SCORING until a person has scored every record for each of them.
   const automaticScored = progress.numScores - (progress.numHumanScores ?? 0);
   const automaticMetrics = progress.numMetrics - (progress.numHumanMetrics ?? 0);

@@ -75,7 +75,11 @@ export class RunCommands implements RunCommandsApi {
     const metrics = await this.pinMetrics(input.projectId, input.metricIds);
     const { testset, systemVersionId } = await this.resolveCatalog(input);
     const runId = randomUUID();
-    const version = await this.handleRun(runId, { type: 'CreateRun', runId, projectId: input.projectId, notes: input.notes ?? '', metrics, testset, systemVersionId });
+    const source = input.source ?? 'API';
+    if (source !== 'API' && source !== 'CI') {
+      throw new AssayError('BAD_USER_INPUT', `createRun takes source API or CI (got ${source}): runs the server executes start with kickoffRun.`, { source });
+    }
+    const version = await this.handleRun(runId, { type: 'CreateRun', runId, projectId: input.projectId, notes: input.notes ?? '', metrics, testset, systemVersionId, source });
     return this.waitForRun(runId, version);
   }
 
@@ -193,8 +197,8 @@ export class RunCommands implements RunCommandsApi {
     return this.options.catalog.testcasesOf(state.testsetId, ids);
   }
 
-  /** Reads each metric's stream: the current version is pinned in the run, whatever edits follow. */
-  private async pinMetrics(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
+  /** Reads each metric's stream: the current version is pinned in the run, whatever edits follow. Refuses a metric of another project as missing. */
+  async pinMetrics(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
     const streams = await this.store.readStreams(metricIds.map(metricStreamId));
     return metricIds.map((metricId) => {
       const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
@@ -207,7 +211,7 @@ export class RunCommands implements RunCommandsApi {
   }
 
   /** Read-your-writes: wait until the projector has applied the run stream up to `version`. */
-  private async waitForRun(runId: string, version: number): Promise<RunView> {
+  async waitForRun(runId: string, version: number): Promise<RunView> {
     const deadline = Date.now() + (this.options.projectionTimeoutMs ?? 10_000);
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       const view = await this.queries.getRun(runId);

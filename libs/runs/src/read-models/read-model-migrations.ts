@@ -1,6 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 import { metricMigrations } from './metric-migrations';
 import { reviewMigrations } from '../review/review-migrations';
+import { executionMigrations } from './execution-migrations';
 
 /**
  * Read models projected from the global log by the runs service. They are disposable: dropping
@@ -114,5 +115,6 @@ export const readModelMigrations = [
   { name: 'Migration20261125ReadModels', class: Migration20261125ReadModels },
   { name: 'Migration20261126RunCatalog', class: Migration20261126RunCatalog },
   ...metricMigrations,
+  ...executionMigrations,
   ...reviewMigrations,
 ];

@@ -1,9 +1,9 @@
 import type { EventData, MetricSnapshot } from '@assay/contracts';
 import type { Sql } from '@assay/database';
-import { runStatus } from '@assay/domain';
+import { runStatus, runStreamId } from '@assay/domain';
 import type { StoredEvent } from '@assay/event-store';
 import type { RunView } from '../types';
-import { RUN_COLUMNS, toRunView, RunRow } from './run-rows';
+import { executionProgress, RUN_COLUMNS, toRunView, RunRow } from './run-rows';
 import { projectMetrics } from './metric-projector';
 import { humanProgress } from './run-rows';
 import { projectHumanReview } from '../review/review-projector';
@@ -28,11 +28,11 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
   if (batch.runs.length) {
     await tx.query(
       `insert into rm_runs (id, project_id, notes, metrics, num_metrics, status, stream_version, created_at, updated_at, last_event_at,
-                            testset_id, num_expected_records, system_version_id)
+                            testset_id, num_expected_records, system_version_id, source, trials)
        select id, project_id, notes, metrics, jsonb_array_length(metrics), 'PENDING', 0, created_at, now(), created_at,
-              testset_id, num_expected_records, system_version_id
+              testset_id, num_expected_records, system_version_id, coalesce(source, 'API'), trials
        from jsonb_to_recordset($1::jsonb) as x(id text, project_id text, notes text, metrics jsonb, created_at timestamptz,
-            testset_id text, num_expected_records int, system_version_id text)
+            testset_id text, num_expected_records int, system_version_id text, source text, trials int)
        on conflict do nothing`,
       [JSON.stringify(batch.runs)],
     );
@@ -48,10 +48,10 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
     // Counts move only by the rows actually inserted, so a replayed event cannot count twice.
     await tx.query(
       `with inserted as (
-         insert into rm_records (id, run_id, seq, testcase_id, inputs, outputs, expected, created_at)
-         select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at
+         insert into rm_records (id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution)
+         select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution
          from jsonb_to_recordset($1::jsonb) as x(id text, run_id text, seq bigint, testcase_id text,
-              inputs jsonb, outputs jsonb, expected jsonb, created_at timestamptz)
+              inputs jsonb, outputs jsonb, expected jsonb, created_at timestamptz, trial int, execution jsonb)
          on conflict do nothing
          returning run_id)
        update rm_runs r set num_records = r.num_records + c.n
@@ -84,6 +84,22 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
        from (select run_id, sum(scores) as scores, sum(failures) as failures from per_metric group by run_id) s
        where r.id = s.run_id`,
       [JSON.stringify(batch.outcomes)],
+    );
+  }
+  if (batch.executionFailures.length) {
+    // Executions that failed for good (issue 4): the run shows ERROR with each reason. Counted by the rows inserted.
+    await tx.query(
+      `with inserted as (
+         insert into rm_execution_failures (record_id, run_id, testcase_id, trial, code, reason, attempts, created_at)
+         select record_id, run_id, testcase_id, trial, code, reason, attempts, created_at
+         from jsonb_to_recordset($1::jsonb) as x(record_id text, run_id text, testcase_id text, trial int, code text, reason text,
+              attempts int, created_at timestamptz)
+         on conflict do nothing
+         returning run_id)
+       update rm_runs r set num_execution_failures = r.num_execution_failures + c.n
+       from (select run_id, count(*) as n from inserted group by run_id) c
+       where r.id = c.run_id`,
+      [JSON.stringify(batch.executionFailures)],
     );
   }
   // Human review (issue 4): HUMAN metric counts, the review queue, human scores and their corrections.
@@ -119,6 +135,7 @@ async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[
       numMetrics: row.num_metrics,
       numScores: row.num_scores,
       numFailures: row.num_failures,
+      ...executionProgress(row),
       ...humanProgress(row),
     });
     if (status !== row.status) changed.push({ id: row.id, status });
@@ -138,6 +155,7 @@ function groupByTable(events: readonly StoredEvent[]) {
   const runs: object[] = [];
   const records: object[] = [];
   const outcomes: object[] = [];
+  const executionFailures: object[] = [];
   const notes = new Map<string, string>();
   const touched = new Map<string, Touch>();
   const touch = (runId: string, event: StoredEvent, inRunStream: boolean) => {
@@ -166,6 +184,8 @@ function groupByTable(events: readonly StoredEvent[]) {
           testset_id: data.testsetId ?? null,
           num_expected_records: data.numExpectedRecords ?? null,
           system_version_id: data.systemVersionId ?? null,
+          source: data.source ?? 'API',
+          trials: data.trials ?? null,
         });
         touch(data.runId, event, true);
         break;
@@ -181,8 +201,11 @@ function groupByTable(events: readonly StoredEvent[]) {
           outputs: data.outputs,
           expected: data.expected,
           created_at: createdAt(event),
+          trial: data.trial ?? null,
+          execution: data.execution ?? null,
         });
-        touch(data.runId, event, true);
+        // Executed records live on streams of their own (execution-<recordId>), not the run's.
+        touch(data.runId, event, event.streamId === runStreamId(data.runId));
         break;
       }
       case 'ScoreRecorded': {
@@ -214,6 +237,21 @@ function groupByTable(events: readonly StoredEvent[]) {
         touch(data.runId, event, false);
         break;
       }
+      case 'ExecutionFailed': {
+        const data = event.data as EventData<'ExecutionFailed'>;
+        executionFailures.push({
+          record_id: data.recordId,
+          run_id: data.runId,
+          testcase_id: data.testcaseId,
+          trial: data.trial,
+          code: data.code,
+          reason: data.reason,
+          attempts: data.attempts,
+          created_at: createdAt(event),
+        });
+        touch(data.runId, event, false);
+        break;
+      }
       case 'HumanScoreCorrected': {
         // The score itself is projectHumanReview's; here the run is touched (pushed, updatedAt).
         touch((event.data as EventData<'HumanScoreCorrected'>).runId, event, false);
@@ -227,5 +265,5 @@ function groupByTable(events: readonly StoredEvent[]) {
       }
     }
   }
-  return { projects, runs, records, outcomes, notes, touched };
+  return { projects, runs, records, outcomes, executionFailures, notes, touched };
 }

@@ -1,5 +1,7 @@
 import type { Sql } from '@assay/database';
 import type {
+  ExecutionFailureView,
+  ExecutionInfo,
   MetricAggregateView,
   MetricVersionView,
   MetricView,
@@ -24,6 +26,8 @@ interface RecordRow {
   outputs: unknown;
   expected: unknown;
   created_at: Date;
+  trial: number | null;
+  execution: ExecutionInfo | null;
 }
 
 interface ScoreRow {
@@ -115,7 +119,7 @@ export class RunQueries implements RunQueriesApi {
     const limit = pageSize(page.first);
     const afterSeq = page.after ? Number(decodeCursor(page.after)[0]) : 0;
     const rows = await this.sql.query<RecordRow>(
-      `select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at
+      `select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution
        from rm_records where run_id = $1 and seq > $2 order by seq limit $3`,
       [runId, afterSeq, limit + 1],
     );
@@ -134,6 +138,25 @@ export class RunQueries implements RunQueriesApi {
       if (!page.hasNextPage) return;
       after = page.endCursor;
     }
+  }
+
+  /** A run's executions that failed for good (issue 4), oldest first; at most `limit`. */
+  async listExecutionFailures(runId: string, limit = 100): Promise<ExecutionFailureView[]> {
+    const rows = await this.sql.query(
+      `select record_id, run_id, testcase_id, trial, code, reason, attempts, created_at
+       from rm_execution_failures where run_id = $1 order by created_at, record_id limit $2`,
+      [runId, limit],
+    );
+    return rows.map((row) => ({
+      recordId: row.record_id,
+      runId: row.run_id,
+      testcaseId: row.testcase_id,
+      trial: row.trial,
+      code: row.code,
+      reason: row.reason,
+      attempts: row.attempts,
+      createdAt: new Date(row.created_at),
+    }));
   }
 
   private async scoresOf(recordIds: readonly string[]): Promise<Map<string, ScoreView[]>> {
@@ -172,6 +195,8 @@ function toRecordView(row: RecordRow, scores: ScoreView[]): RecordView {
     expected: row.expected,
     scores,
     createdAt: new Date(row.created_at),
+    trial: row.trial,
+    execution: row.execution,
   };
 }
 

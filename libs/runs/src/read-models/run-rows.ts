@@ -1,5 +1,5 @@
-import type { MetricSnapshot } from '@assay/contracts';
-import { numAwaitingHuman, type RunStatus } from '@assay/domain';
+import type { MetricSnapshot, RunSource } from '@assay/contracts';
+import { numAwaitingExecution, numAwaitingHuman, runPhase, RunPhaseProgress, type RunStatus } from '@assay/domain';
 import type { RunView } from '../types';
 
 /** rm_runs as PostgreSQL returns it. */
@@ -23,6 +23,10 @@ export interface RunRow {
   testset_id: string | null;
   num_expected_records: number | null;
   system_version_id: string | null;
+  /** Issue 4: who started the run, its trials, its executions that failed for good. */
+  source: RunSource;
+  trials: number | null;
+  num_execution_failures: number;
 }
 
 export const RUN_COLUMNS = [
@@ -44,6 +48,9 @@ export const RUN_COLUMNS = [
   'testset_id',
   'num_expected_records',
   'system_version_id',
+  'source',
+  'trials',
+  'num_execution_failures',
 ] as const;
 
 /** What human review adds to a run's progress (status and phase): its HUMAN metrics and the human scores given. */
@@ -68,6 +75,17 @@ export function toRunView(row: RunRow): RunView {
     testsetId: row.testset_id,
     numExpectedRecords: row.num_expected_records,
     systemVersionId: row.system_version_id,
+    source: row.source,
+    trials: row.trials,
+    numExecutionFailures: row.num_execution_failures,
+    phase: runPhase({
+      numRecords: row.num_records,
+      numMetrics: row.num_metrics,
+      numScores: row.num_scores,
+      numFailures: row.num_failures,
+      ...executionProgress(row),
+      ...humanProgress(row),
+    }),
     streamVersion: row.stream_version,
     metrics: row.metrics.map((m) => ({
       id: m.metricId,
@@ -78,4 +96,10 @@ export function toRunView(row: RunRow): RunView {
       passingThreshold: m.passingThreshold,
     })),
   };
+}
+
+/** What runs the server executes add to a run's progress (status and phase): see @assay/domain run-phase. */
+export function executionProgress(row: Pick<RunRow, 'source' | 'num_expected_records' | 'num_records' | 'num_execution_failures'>): Partial<RunPhaseProgress> {
+  const progress = { source: row.source, numExpectedRecords: row.num_expected_records, numRecords: row.num_records, numExecutionFailures: row.num_execution_failures };
+  return { ...progress, numAwaitingExecution: numAwaitingExecution(progress) };
 }
