@@ -38,6 +38,9 @@ interface Fixture {
   readonly testsetId: string;
   readonly systemId: string;
   readonly systemVersionId: string;
+  /** A HUMAN metric the fixture's run pinned, and the run's record (human review). */
+  readonly humanMetricId: string;
+  readonly recordId: string;
 }
 
 type Call =
@@ -119,6 +122,27 @@ const MATRIX: Record<string, Probe[]> = {
   'Subscription.runUpdated': [{ call: (_own, t) => ({ kind: 'ws', query: 'subscription ($r: ID!) { runUpdated(runId: $r) { id status } }', variables: { r: t.runId } }), refused: 'RUN_NOT_FOUND' }],
   'GET /runs/:id/export.csv': [{ call: (_own, t) => ({ kind: 'http', method: 'GET', path: `/runs/${t.runId}/export.csv` }), refused: 'RUN_NOT_FOUND' }],
 
+  // Human review.
+  'Mutation.submitScore': [
+    {
+      call: (_own, t) => gql('mutation ($r: ID!, $m: ID!) { submitScore(input: { recordId: $r, metricId: $m, value: 4 }) { value source } }', { r: t.recordId, m: t.humanMetricId }),
+      refused: 'RECORD_NOT_FOUND',
+    },
+    {
+      what: "with the other project's metric",
+      call: (own, t) => gql('mutation ($r: ID!, $m: ID!) { submitScore(input: { recordId: $r, metricId: $m, value: 4 }) { value source } }', { r: own.recordId, m: t.humanMetricId }),
+      refused: 'METRIC_NOT_FOUND',
+    },
+  ],
+  'Query.reviewQueue': [
+    { call: (_own, t) => gql('query ($p: ID!, $m: ID!) { reviewQueue(projectId: $p, metricId: $m) { totalCount edges { node { id } } } }', { p: t.projectId, m: t.humanMetricId }), refused: 'PROJECT_NOT_FOUND' },
+    {
+      what: "with the other project's metric",
+      call: (own, t) => gql('query ($p: ID!, $m: ID!) { reviewQueue(projectId: $p, metricId: $m) { totalCount edges { node { id } } } }', { p: own.projectId, m: t.humanMetricId }),
+      refused: 'METRIC_NOT_FOUND',
+    },
+  ],
+
   // History and comparison of runs.
   'Query.runHistory': [
     { call: (_own, t) => gql('query ($p: ID!, $m: ID!) { runHistory(projectId: $p, metricIds: [$m]) { metricId points { runId } } }', { p: t.projectId, m: t.metricId }), refused: 'PROJECT_NOT_FOUND' },
@@ -194,8 +218,12 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
       'mutation ($p: ID!) { createMetric(input: { projectId: $p, name: "exact", evalType: HEURISTIC, outputType: BOOLEAN, heuristic: { kind: EXACT_MATCH } }) { id } }',
       { p: projectId },
     );
-    const { createRun } = await admin('mutation ($p: ID!, $m: ID!) { createRun(input: { projectId: $p, metricIds: [$m], notes: "secret" }) { id } }', { p: projectId, m: createMetric.id });
-    await admin('mutation ($r: ID!) { addRecords(runId: $r, records: [{ outputs: { answer: "a" }, expected: { answer: "a" } }]) { id } }', { r: createRun.id });
+    const human = (await admin('mutation ($p: ID!) { createMetric(input: { projectId: $p, name: "tone", evalType: HUMAN, outputType: INT }) { id } }', { p: projectId })).createMetric;
+    const { createRun } = await admin('mutation ($p: ID!, $m: [ID!]!) { createRun(input: { projectId: $p, metricIds: $m, notes: "secret" }) { id } }', {
+      p: projectId,
+      m: [createMetric.id, human.id],
+    });
+    const { addRecords } = await admin('mutation ($r: ID!) { addRecords(runId: $r, records: [{ outputs: { answer: "a" }, expected: { answer: "a" } }]) { id } }', { r: createRun.id });
     const { createTestset } = await admin('mutation ($p: ID!) { createTestset(input: { projectId: $p, name: "questions" }) { id } }', { p: projectId });
     await admin('mutation ($t: ID!) { addTestcases(testsetId: $t, items: [{ jsonData: { q: "secret question" } }]) { id } }', { t: createTestset.id });
     const { createSystem } = await admin('mutation ($p: ID!) { createSystem(input: { projectId: $p, name: "bot" }) { id } }', { p: projectId });
@@ -209,6 +237,8 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
       testsetId: createTestset.id,
       systemId: createSystem.id,
       systemVersionId: createSystemVersion.id,
+      humanMetricId: human.id,
+      recordId: addRecords[0].id,
     };
   }
 
@@ -221,6 +251,8 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     testsetId: randomUUID(),
     systemId: randomUUID(),
     systemVersionId: randomUUID(),
+    humanMetricId: randomUUID(),
+    recordId: randomUUID(),
   });
 
   async function perform(call: Call, key: string | null): Promise<Outcome> {

@@ -13,6 +13,7 @@ import { RUN_CATALOG_TYPE_DEFS, RunCatalogResolver } from './catalog/run-catalog
 import { METRICS_TYPE_DEFS } from './metrics/schema';
 import { MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver } from './metrics/metrics.resolver';
 import { HISTORY_TYPE_DEFS, HistoryResolver, MetricComparisonResolver } from './history';
+import { RecordRunResolver, REVIEW_TYPE_DEFS, ReviewResolver, RunHumanReviewResolver, ScoreSourceResolver } from './review';
 import { EXECUTION_TYPE_DEFS } from './execution/schema';
 import { ExecutionResolver, RunExecutionResolver } from './execution/execution.resolver';
 
@@ -36,5 +37,6 @@ export const API_MODULES: readonly ApiModule[] = [
   { name: 'run-catalog', typeDefs: RUN_CATALOG_TYPE_DEFS, resolvers: [RunCatalogResolver] },
   { name: 'metrics', typeDefs: METRICS_TYPE_DEFS, resolvers: [MetricsResolver, MetricVersionsResolver, RunMetricVersionsResolver] },
   { name: 'history', typeDefs: HISTORY_TYPE_DEFS, resolvers: [HistoryResolver, MetricComparisonResolver] },
+  { name: 'review', typeDefs: REVIEW_TYPE_DEFS, resolvers: [ReviewResolver, ScoreSourceResolver, RecordRunResolver, RunHumanReviewResolver] },
   { name: 'execution', typeDefs: EXECUTION_TYPE_DEFS, resolvers: [ExecutionResolver, RunExecutionResolver] },
 ];

@@ -3,6 +3,7 @@ import type { EventBus } from '@assay/bus';
 import type { ExecutionApi } from '@assay/execution';
 import type { HistoryApi } from '@assay/history';
 import type { RunCommandsApi, RunQueriesApi } from '@assay/runs';
+import type { ReviewApi } from '@assay/runs';
 import type { SystemsApi } from '@assay/systems';
 import type { TestsetsApi } from '@assay/testsets';
 import type { GatewayLogger } from './logger';
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   readonly history?: HistoryApi;
   /** kickoffRun, runAgain and the playground (absent: those operations answer UNAVAILABLE). */
   readonly execution?: ExecutionApi;
+  /** Human review: submitScore and the review queue (absent: those operations answer UNAVAILABLE). */
+  readonly review?: ReviewApi;
   /** Only `onBroadcast` is used: live run updates. */
   readonly bus: Pick<EventBus, 'onBroadcast'>;
   /** Backs GET /readyz: true when the dependencies (database, bus) are reachable. Default: always ready. */

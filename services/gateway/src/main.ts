@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     testsets: backend.testsets,
     systems: backend.systems,
     history: backend.history,
+    review: backend.review,
     execution: backend.execution,
     bus,
     logger,

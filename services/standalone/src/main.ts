@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     testsets: backend.testsets,
     systems: backend.systems,
     history: backend.history,
+    review: backend.review,
     execution: backend.execution,
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
