@@ -66,7 +66,7 @@ describe('gateway: human review', () => {
       edges { cursor node { id testcaseId inputs outputs expected run { id status numAwaitingHuman } scores { metricId value source scoredBy } } }
     } }`;
   const queue = (key: string, p: string, m: string, first?: number, after?: string | null) => gql(base, QUEUE, { p, m, first, after }, key);
-  const RUN = `query ($id: ID!) { run(id: $id) { status numRecords numScores numHumanMetrics numHumanScores numAwaitingHuman
+  const RUN = `query ($id: ID!) { run(id: $id) { status phase numRecords numScores numHumanMetrics numHumanScores numAwaitingHuman
     aggregates { metricId count passed passRate mean }
     records { edges { node { id scores { metricId value passed reasoning source scoredBy } } } } } }`;
 
@@ -90,7 +90,7 @@ describe('gateway: human review', () => {
   it('a person scores every record from the queue; the run waits for them, then completes', async () => {
     const { tone, exact, run, records } = await fixture('a', 3);
     const before = ok(await gql(base, RUN, { id: run.id }, keys.a.key)).run;
-    expect(before).toMatchObject({ status: 'SCORING', numRecords: 3, numScores: 3, numHumanMetrics: 1, numHumanScores: 0, numAwaitingHuman: 3 });
+    expect(before).toMatchObject({ status: 'SCORING', phase: 'AWAITING_HUMAN', numRecords: 3, numScores: 3, numHumanMetrics: 1, numHumanScores: 0, numAwaitingHuman: 3 });
 
     const page1 = ok(await queue(keys.a.key, projects.a, tone.id, 2)).reviewQueue;
     expect(page1.totalCount).toBe(3);
@@ -122,7 +122,7 @@ describe('gateway: human review', () => {
         error: null,
       });
       const view = ok(await gql(base, RUN, { id: run.id }, keys.a.key)).run;
-      expect(view).toMatchObject({ status: i < 2 ? 'SCORING' : 'COMPLETED', numHumanScores: i + 1, numAwaitingHuman: 2 - i });
+      expect(view).toMatchObject({ status: i < 2 ? 'SCORING' : 'COMPLETED', phase: i < 2 ? 'AWAITING_HUMAN' : 'DONE', numHumanScores: i + 1, numAwaitingHuman: 2 - i });
       expect(ok(await queue(keys.a.key, projects.a, tone.id)).reviewQueue.totalCount).toBe(2 - i);
     }
     const after = ok(await gql(base, RUN, { id: run.id }, keys.a.key)).run;

@@ -159,7 +159,8 @@ export class RunQueries implements RunQueriesApi {
     }));
   }
 
-  private async scoresOf(recordIds: readonly string[]): Promise<Map<string, ScoreView[]>> {
+  /** The scores of each record, by record id (also the review queue's). */
+  async scoresOf(recordIds: readonly string[]): Promise<Map<string, ScoreView[]>> {
     const byRecord = new Map<string, ScoreView[]>();
     if (recordIds.length === 0) return byRecord;
     const rows = await this.sql.query<ScoreRow>(

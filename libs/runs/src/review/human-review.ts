@@ -4,7 +4,8 @@ import { fold, RecordScoringEvent, recordScoringDecider, recordStreamId, SubmitH
 import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
 import { asDomainEvents, toNewEvents } from '../commands/decide-and-append';
 import { READ_MODELS_PROCESSOR } from '../read-models/run-projections';
-import type { PageRequest, RecordView, ScoreView } from '../types';
+import { RunQueries } from '../read-models/run-queries';
+import type { PageRequest, RecordView } from '../types';
 import type { HumanScoreView, ReviewApi, ReviewQueuePage, SubmitScoreInput, SubmitScoreOptions } from './types';
 
 const CONFLICT_RETRIES = 10;
@@ -36,11 +37,15 @@ interface ScoreRow {
  * correct it (HumanScoreCorrected).
  */
 export class HumanReview implements ReviewApi {
+  private readonly queries: RunQueries;
+
   constructor(
     private readonly store: PostgresEventStore,
     private readonly sql: Sql,
     private readonly options: HumanReviewOptions = {},
-  ) {}
+  ) {
+    this.queries = new RunQueries(sql);
+  }
 
   async submitScore(input: SubmitScoreInput, options: SubmitScoreOptions): Promise<HumanScoreView> {
     const found = await this.findRecord(input.recordId);
@@ -118,7 +123,7 @@ export class HumanReview implements ReviewApi {
       this.sql.query<{ total: number }>('select count(*)::int as total from rm_review_queue where project_id = $1 and metric_id = $2', [projectId, metricId]),
     ]);
     const pageRows = rows.slice(0, limit);
-    const scores = await this.scoresOf(pageRows.map((r) => r.id));
+    const scores = await this.queries.scoresOf(pageRows.map((r) => r.id));
     const items = pageRows.map((row) => ({
       cursor: encodeCursor([Number(row.seq)]),
       node: {
@@ -185,23 +190,6 @@ export class HumanReview implements ReviewApi {
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
-  }
-
-  private async scoresOf(recordIds: readonly string[]): Promise<Map<string, ScoreView[]>> {
-    const byRecord = new Map<string, ScoreView[]>();
-    if (recordIds.length === 0) return byRecord;
-    const rows = await this.sql.query<ScoreRow>(
-      `select record_id, run_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason, source, scored_by, stream_position
-       from rm_scores where record_id = any($1::text[]) order by record_id, metric_id, metric_version`,
-      [recordIds],
-    );
-    for (const row of rows) {
-      const list = byRecord.get(row.record_id) ?? [];
-      const { recordId: _recordId, runId: _runId, ...score } = toHumanScoreView(row);
-      list.push(score);
-      byRecord.set(row.record_id, list);
-    }
-    return byRecord;
   }
 }
 
