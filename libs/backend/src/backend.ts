@@ -3,7 +3,8 @@ import { Database, MigrationObject } from '@assay/database';
 import { eventStoreMigrations, PostgresEventStore } from '@assay/event-store';
 import { HistoryQueries } from '@assay/history';
 import { ExecutionService } from '@assay/execution';
-import { LlmClient, llmMigrations } from '@assay/llm';
+import { JudgeCache, LlmClient, llmMigrations, LlmJudge } from '@assay/llm';
+import { DEFAULT_JUDGE_MODEL, JudgeService, sharedCodeSandbox } from '@assay/scoring';
 import { readModelMigrations, RunCatalog, RunCommands, RunQueries } from '@assay/runs';
 import { HumanReview } from '@assay/runs';
 import { SystemCommands, systemMigrations, SystemQueries } from '@assay/systems';
@@ -62,11 +63,23 @@ export async function connectBackend(options: { url: string; applicationName: st
     }
     return llm;
   };
+  let judge: JudgeService | undefined;
+  const judgeService = async (): Promise<JudgeService> => {
+    const client = await connectLlm();
+    const cache = new JudgeCache(db);
+    judge ??= { judge: new LlmJudge(client, cache), cache, defaultModel: process.env.ASSAY_JUDGE_MODEL || DEFAULT_JUDGE_MODEL };
+    return judge;
+  };
   const execution = new ExecutionService({
     store,
     runs: runCommands,
     queries: runQueries,
     llm: connectLlm,
+    // The playground scores in the process: CODE metrics in the shared sandbox, AI metrics with the judge (and its cache).
+    planOptions: async (metrics) => ({
+      ...(metrics.some((m) => m.evalType === 'HEURISTIC' && m.heuristic?.kind === 'CODE') ? { sandbox: sharedCodeSandbox() } : {}),
+      ...(metrics.some((m) => m.evalType === 'AI') ? { judge: await judgeService() } : {}),
+    }),
     catalog: {
       testset: (id) => testsetQueries.getTestset(id),
       testcases: (id) => testsetQueries.streamTestcases(id),

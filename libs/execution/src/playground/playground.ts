@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isAssayError, MetricSnapshot } from '@assay/contracts';
 import { assertValidScoreValue, executionOutputs, isPassing, KickoffTestcase } from '@assay/domain';
 import type { RunCommands } from '@assay/runs';
-import { CodeScoringFailure, MetricPlan, PlanOptions, planRun, sharedCodeSandbox } from '@assay/scoring';
+import { CodeScoringFailure, judgeRequest, JudgeService, MetricPlan, PlanOptions, planRun, sharedCodeSandbox } from '@assay/scoring';
 import { ExecutionCatalog, ResolvedTarget, resolveTarget } from '../kickoff/resolve-target';
 import type { PlaygroundInput, PlaygroundItem, PlaygroundScore, PlaygroundUpdate } from '../types';
 import { callSystem, ChatClient, errorMessage } from '../worker/system-call';
@@ -19,9 +19,9 @@ export interface PlaygroundDeps {
   /** Throws PROJECT_NOT_FOUND for a missing project. */
   readonly requireProject: (projectId: string) => Promise<void>;
   /**
-   * What scores metrics here besides built-in heuristics: the code sandbox (CODE) and, once the
-   * scoring library scores AI metrics, what it needs for that. Default: the shared code sandbox
-   * when a metric is CODE.
+   * What scores metrics here besides built-in heuristics: the code sandbox (CODE metrics) and the
+   * LLM judge (AI metrics; without one they get METRIC_UNSUPPORTED). Default: the shared code
+   * sandbox when a metric is CODE, no judge.
    */
   readonly planOptions?: (metrics: readonly MetricSnapshot[]) => Promise<PlanOptions>;
 }
@@ -43,11 +43,18 @@ export async function startPlayground(deps: PlaygroundDeps, input: PlaygroundInp
 
   const abort = new AbortController();
   const queue = new AsyncQueue<PlaygroundUpdate>(() => abort.abort(new Error('The playground session was closed')));
-  void runSession(queue, abort.signal, target, plan.plans, llm);
+  void runSession(queue, abort.signal, target, plan.plans, llm, options.judge);
   return queue;
 }
 
-async function runSession(queue: AsyncQueue<PlaygroundUpdate>, signal: AbortSignal, target: ResolvedTarget, plans: readonly MetricPlan[], llm: ChatClient): Promise<void> {
+async function runSession(
+  queue: AsyncQueue<PlaygroundUpdate>,
+  signal: AbortSignal,
+  target: ResolvedTarget,
+  plans: readonly MetricPlan[],
+  llm: ChatClient,
+  judge: JudgeService | undefined,
+): Promise<void> {
   const sessionId = randomUUID();
   const numItems = target.testcases.length;
   const items: PlaygroundItem[] = new Array(numItems);
@@ -61,7 +68,7 @@ async function runSession(queue: AsyncQueue<PlaygroundUpdate>, signal: AbortSign
         const answered = await executeOne(llm, target, testcase, index, signal);
         if (signal.aborted) return;
         push('OUTPUT', answered);
-        const scored = { ...answered, scores: await scoreItem(plans, answered) };
+        const scored = { ...answered, scores: await scoreItem(plans, answered, judge, signal) };
         items[index] = scored;
         numDone++;
         if (!signal.aborted) push('SCORES', scored);
@@ -83,33 +90,36 @@ async function executeOne(llm: ChatClient, target: ResolvedTarget, testcase: Kic
   return { ...base, outputs: null, execution: null, error: { code, reason: errorMessage(error) } };
 }
 
-async function scoreItem(plans: readonly MetricPlan[], item: PlaygroundItem): Promise<PlaygroundScore[]> {
-  const scores: PlaygroundScore[] = [];
-  for (const plan of plans) {
-    const { metric } = plan;
-    const entry = (outcome: Pick<PlaygroundScore, 'value' | 'passed' | 'reasoning' | 'error'>): PlaygroundScore => ({ metricId: metric.metricId, metricVersion: metric.version, ...outcome });
-    const failed = (code: string, reason: string) => entry({ value: null, passed: null, reasoning: null, error: { code, reason } });
-    if (plan.kind === 'human') {
-      scores.push(failed('HUMAN_METRIC', `metric "${metric.name}" is scored by a person: it is scored in runs (submitScore), not in the playground.`));
-      continue;
+/** Every metric's outcome for one item; the judge's calls for its AI metrics go out together. */
+async function scoreItem(plans: readonly MetricPlan[], item: PlaygroundItem, judge: JudgeService | undefined, signal: AbortSignal): Promise<PlaygroundScore[]> {
+  return Promise.all(plans.map((plan) => scoreOne(plan, item, judge, signal)));
+}
+
+async function scoreOne(plan: MetricPlan, item: PlaygroundItem, judge: JudgeService | undefined, signal: AbortSignal): Promise<PlaygroundScore> {
+  const { metric } = plan;
+  const what = `metric "${metric.name}" (v${metric.version})`;
+  const entry = (outcome: Pick<PlaygroundScore, 'value' | 'passed' | 'reasoning' | 'error'>): PlaygroundScore => ({ metricId: metric.metricId, metricVersion: metric.version, ...outcome });
+  const scored = (value: number, reasoning: string) => entry({ value, passed: isPassing(metric.outputType, metric.passingThreshold, value), reasoning, error: null });
+  const failed = (code: string, reason: string) => entry({ value: null, passed: null, reasoning: null, error: { code, reason } });
+  if (plan.kind === 'human') return failed('HUMAN_METRIC', `${what} is scored by a person: in runs (submitScore), not in the playground.`);
+  if (!item.outputs) return failed('NO_OUTPUT', "The system gave no output to score (see the item's error).");
+  const record = { inputs: item.inputs, outputs: item.outputs, expected: item.expected };
+  try {
+    if (plan.kind === 'judge' && judge) {
+      const built = judgeRequest(metric, plan.judge, judge, record, false);
+      if (!built.ok) return failed('TEMPLATE_RENDER_FAILED', built.reason);
+      const result = await judge.judge.judge({ ...built.request, signal });
+      return scored(result.score, result.reasoning);
     }
-    if (!item.outputs) {
-      scores.push(failed('NO_OUTPUT', 'The system gave no output to score (see the item\'s error).'));
-      continue;
-    }
-    if (!('scorer' in plan)) {
+    if (plan.kind !== 'heuristic') {
       const failure = plan as { code?: string; reason?: string };
-      scores.push(failed(failure.code ?? 'METRIC_UNSUPPORTED', failure.reason ?? `metric "${metric.name}" cannot be scored here.`));
-      continue;
+      return failed(failure.code ?? 'METRIC_UNSUPPORTED', failure.reason ?? `${what} cannot be scored here.`);
     }
-    try {
-      const { value, reasoning } = await plan.scorer({ inputs: item.inputs, outputs: item.outputs, expected: item.expected });
-      assertValidScoreValue(metric.outputType, value);
-      scores.push(entry({ value, passed: isPassing(metric.outputType, metric.passingThreshold, value), reasoning, error: null }));
-    } catch (error) {
-      const code = error instanceof CodeScoringFailure ? error.code : isAssayError(error) ? error.code : 'INTERNAL';
-      scores.push(failed(code, `metric "${metric.name}" (v${metric.version}): ${errorMessage(error)}`));
-    }
+    const { value, reasoning } = await plan.scorer(record);
+    assertValidScoreValue(metric.outputType, value);
+    return scored(value, reasoning);
+  } catch (error) {
+    const code = error instanceof CodeScoringFailure ? error.code : isAssayError(error) ? error.code : 'INTERNAL';
+    return failed(code, `${what}: ${errorMessage(error)}`);
   }
-  return scores;
 }
