@@ -1,8 +1,9 @@
 import { advisoryLockKey, AdvisoryLockNamespace, Database, Sql } from '@assay/database';
 import { logLine } from './log';
 import type { PostgresEventStore } from './postgres-event-store';
+import { comparePositions } from './read-all';
 import { samePosition } from './stored-event-row';
-import type { StoredEvent } from './types';
+import type { LogPosition, StoredEvent } from './types';
 
 export interface LogProcessorOptions<R = void> {
   /** Checkpoint name and lock name: replicas with the same name share one position. */
@@ -41,6 +42,8 @@ export interface LogProcessor {
 }
 
 const MIN_BACKOFF_MS = 100;
+/** Longest a filtered processor keeps a move past events it does not handle unsaved. */
+const CHECKPOINT_EVERY_MS = 1_000;
 const MAX_BACKOFF_MS = 5_000;
 /** Re-read delay while committed events wait behind an older open transaction (readAll's heldBack). */
 const HELD_BACK_POLL_MS = 25;
@@ -108,10 +111,15 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       }
     });
 
+  let skippedTo: LogPosition | undefined;
+  let lastSavedAt = 0;
+
   const round = (): Promise<RoundOutcome<R>> =>
     db.transaction(async (tx) => {
       const [{ locked }] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [lock.namespace, lock.id]);
-      const from = await store.loadCheckpoint(name, tx);
+      const saved = await store.loadCheckpoint(name, tx);
+      // Past the saved checkpoint, this process may already know the log holds nothing for it.
+      const from = skippedTo && comparePositions(skippedTo, saved) > 0 ? skippedTo : saved;
       if (!locked) {
         // Another replica is on it. Still answer "caught up?" from its committed checkpoint.
         const ahead = await store.readAll({ after: from, limit: 1, types }, tx);
@@ -119,7 +127,17 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       }
       const { events, position, horizon, heldBack } = await store.readAll({ after: from, limit: batchSize, types }, tx);
       const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
-      if (!samePosition(from, position)) await store.saveCheckpoint(name, position, tx);
+      // A filtered processor moves past other types' events without handling any. Saving that
+      // move every round would cost a commit (a WAL flush) per append on a busy log for every
+      // such processor, so it is remembered here and saved at most once per CHECKPOINT_EVERY_MS;
+      // a restart merely scans that stretch again. Handled events always save with their effects.
+      if (events.length > 0 || Date.now() - lastSavedAt >= CHECKPOINT_EVERY_MS) {
+        if (!samePosition(saved, position)) await store.saveCheckpoint(name, position, tx);
+        lastSavedAt = Date.now();
+        skippedTo = undefined;
+      } else {
+        skippedTo = position;
+      }
       const full = events.length === batchSize;
       return { full, caughtUp: !full, horizon: BigInt(horizon), heldBack, result };
     });
