@@ -41,6 +41,8 @@ interface Fixture {
   /** A HUMAN metric the fixture's run pinned, and the run's record (human review). */
   readonly humanMetricId: string;
   readonly recordId: string;
+  /** A prompt system version (messages, modelName): what kickoffRun and the playground run. */
+  readonly promptVersionId: string;
 }
 
 type Call =
@@ -153,6 +155,29 @@ const MATRIX: Record<string, Probe[]> = {
     { what: "the other project's run as current", call: (own, t) => gql('query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }', { b: own.runId, r: t.runId }), refused: 'RUN_NOT_FOUND' },
   ],
 
+  // Runs the server executes, and the playground.
+  'Mutation.kickoffRun': [
+    { what: 'in the other project', call: (_own, t) => kickoff({ p: t.projectId, m: t.metricId, t: t.testsetId, v: t.promptVersionId }), refused: 'PROJECT_NOT_FOUND' },
+    { what: "with the other project's system version", call: (own, t) => kickoff({ p: own.projectId, m: own.metricId, t: own.testsetId, v: t.promptVersionId }), refused: 'SYSTEM_VERSION_NOT_FOUND' },
+    { what: "with the other project's testset", call: (own, t) => kickoff({ p: own.projectId, m: own.metricId, t: t.testsetId, v: own.promptVersionId }), refused: 'TESTSET_NOT_FOUND' },
+    { what: "with the other project's metric", call: (own, t) => kickoff({ p: own.projectId, m: t.metricId, t: own.testsetId, v: own.promptVersionId }), refused: 'METRIC_NOT_FOUND' },
+  ],
+  'Mutation.runAgain': [{ call: (_own, t) => gql('mutation ($r: ID!) { runAgain(runId: $r) { id source } }', { r: t.runId }), refused: 'RUN_NOT_FOUND' }],
+  'Subscription.playground': [
+    { what: 'in the other project', call: (_own, t) => playground({ p: t.projectId, v: t.promptVersionId, m: [t.metricId] }), refused: 'PROJECT_NOT_FOUND' },
+    { what: "with the other project's system version", call: (own, t) => playground({ p: own.projectId, v: t.promptVersionId, m: [own.metricId] }), refused: 'SYSTEM_VERSION_NOT_FOUND' },
+    { what: "with the other project's metric", call: (own, t) => playground({ p: own.projectId, v: own.promptVersionId, m: [t.metricId] }), refused: 'METRIC_NOT_FOUND' },
+    {
+      what: "with the other project's testset",
+      call: (own, t) => ({
+        kind: 'ws',
+        query: 'subscription ($p: ID!, $v: ID, $t: ID) { playground(input: { projectId: $p, systemVersionId: $v, testsetId: $t }) { kind numItems } }',
+        variables: { p: own.projectId, v: own.promptVersionId, t: t.testsetId },
+      }),
+      refused: 'TESTSET_NOT_FOUND',
+    },
+  ],
+
   // Testsets and testcases.
   'Query.testset': [{ call: (_own, t) => gql('query ($id: ID!) { testset(id: $id) { id name testcases { edges { node { id } } } } }', { id: t.testsetId }), refused: 'null' }],
   'Query.testsets': [{ call: (_own, t) => gql('query ($p: ID!) { testsets(projectId: $p) { id } }', { p: t.projectId }), refused: 'PROJECT_NOT_FOUND' }],
@@ -179,6 +204,18 @@ const MATRIX: Record<string, Probe[]> = {
   ],
 };
 
+function kickoff(variables: { p: string; m: string; t: string; v: string }): Call {
+  return gql('mutation ($p: ID!, $m: ID!, $t: ID, $v: ID) { kickoffRun(input: { projectId: $p, metricIds: [$m], testsetId: $t, systemVersionId: $v }) { id source } }', variables);
+}
+
+function playground(variables: { p: string; v: string; m: string[] }): Call {
+  return {
+    kind: 'ws',
+    query: 'subscription ($p: ID!, $v: ID, $m: [ID!]) { playground(input: { projectId: $p, systemVersionId: $v, metricIds: $m, testcases: [{ inputs: { q: "hi" } }] }) { kind numItems } }',
+    variables,
+  };
+}
+
 const isAdminOnly = (probe: Probe): probe is AdminOnlyProbe => 'adminOnly' in probe;
 const isAnyKey = (probe: Probe): probe is AnyKeyProbe => 'anyKey' in probe;
 
@@ -194,7 +231,8 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
   let b: Fixture & { key: string };
 
   beforeAll(async () => {
-    stack = await startServiceStack();
+    // The owner probes of kickoffRun and the playground call a model: one that refuses at once (nothing listens on port 9).
+    stack = await startServiceStack({ env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', ASSAY_LLM_MAX_ATTEMPTS: '1' } });
     a = await createFixture('project A');
     b = await createFixture('project B');
   }, 120_000);
@@ -228,6 +266,9 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     await admin('mutation ($t: ID!) { addTestcases(testsetId: $t, items: [{ jsonData: { q: "secret question" } }]) { id } }', { t: createTestset.id });
     const { createSystem } = await admin('mutation ($p: ID!) { createSystem(input: { projectId: $p, name: "bot" }) { id } }', { p: projectId });
     const { createSystemVersion } = await admin('mutation ($s: ID!) { createSystemVersion(input: { systemId: $s, name: "v1", config: { k: 1 } }) { id } }', { s: createSystem.id });
+    const prompt = await admin('mutation ($s: ID!) { createSystemVersion(input: { systemId: $s, name: "prompt", config: { modelName: "m", messages: [{ role: "user", content: "Hello" }] } }) { id } }', {
+      s: createSystem.id,
+    });
     return {
       projectId,
       key,
@@ -237,6 +278,7 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
       testsetId: createTestset.id,
       systemId: createSystem.id,
       systemVersionId: createSystemVersion.id,
+      promptVersionId: prompt.createSystemVersion.id,
       humanMetricId: human.id,
       recordId: addRecords[0].id,
     };
@@ -251,6 +293,7 @@ describe('isolation matrix: a key of one project can neither reach nor detect an
     testsetId: randomUUID(),
     systemId: randomUUID(),
     systemVersionId: randomUUID(),
+    promptVersionId: randomUUID(),
     humanMetricId: randomUUID(),
     recordId: randomUUID(),
   });

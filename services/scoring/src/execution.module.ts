@@ -34,6 +34,7 @@ export function createExecutionLogger(): ExecutionLogger {
 @Injectable()
 export class ExecutionWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: ConsumerHandle | undefined;
+  private readonly shutdown = new AbortController();
   readonly options: ExecutionConsumerOptions;
   private readonly logger: ExecutionLogger;
 
@@ -44,7 +45,14 @@ export class ExecutionWorker implements OnApplicationBootstrap, BeforeApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus, store, llm } = this.moduleOptions;
-    const handler = createExecutionHandler({ store, llm, maxDeliver: this.options.maxDeliver, concurrency: this.options.concurrency, logger: this.logger });
+    const handler = createExecutionHandler({
+      store,
+      llm,
+      maxDeliver: this.options.maxDeliver,
+      concurrency: this.options.concurrency,
+      logger: this.logger,
+      signal: this.shutdown.signal,
+    });
     this.consumer = await bus.consume(this.options, handler);
     const { name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs, concurrency } = this.options;
     this.logger.info({ consumer: name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs, concurrency }, 'execution worker consuming ExecutionsScheduled');
@@ -54,6 +62,9 @@ export class ExecutionWorker implements OnApplicationBootstrap, BeforeApplicatio
     const consumer = this.consumer;
     this.consumer = undefined;
     if (!consumer) return;
+    // Model calls can wait a long time (retries, a provider's Retry-After): stop them, so the batches
+    // in flight end at once, nak'ed for another worker (what was recorded stays recorded).
+    this.shutdown.abort(new Error('The execution worker is shutting down'));
     await consumer.stop();
     this.logger.info({ consumer: this.options.name }, 'execution worker stopped');
   }

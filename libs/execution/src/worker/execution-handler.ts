@@ -32,6 +32,8 @@ export interface ExecutionHandlerDeps {
   readonly maxRecordBytes?: number;
   /** Outcomes per append, and how long one waits for company. */
   readonly writer?: { maxBatch?: number; lingerMs?: number };
+  /** Aborted at shutdown: model calls in flight or backing off stop, and their batches are nak'ed (redelivered). */
+  readonly signal?: AbortSignal;
 }
 
 interface RunPlan {
@@ -158,7 +160,8 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps): BatchHandler
     if ('error' in plan.system) {
       outcome = fail('SYSTEM_CONFIG_INVALID', `The run's system config cannot run: ${plan.system.error} Fix it in a new system version and start a new run.`, 1);
     } else {
-      const result = await callSystem(await chatClient(), plan.system, testcase.inputs);
+      const result = await callSystem(await chatClient(), plan.system, testcase.inputs, deps.signal);
+      if (deps.signal?.aborted) return 'retry';
       if (result.ok) {
         const outputs = executionOutputs(result.content);
         const bytes = Buffer.byteLength(JSON.stringify({ inputs: testcase.inputs, outputs, expected: testcase.expected }));
