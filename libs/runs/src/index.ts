@@ -2,6 +2,7 @@ export * from './types';
 export * from './commands/run-commands';
 export * from './commands/record-outcomes';
 export * from './commands/metric-commands';
+export * from './commands/rescore-commands';
 export * from './read-models/metric-queries';
 export * from './read-models/metric-projector';
 export * from './read-models/run-queries';

@@ -99,6 +99,38 @@ export interface ScoreView {
   readonly source?: ScoreSource;
   /** HUMAN scores: the id of the API key that gave (or last corrected) the score. */
   readonly scoredBy?: string | null;
+  /** Issue 4, AI metrics: the judge calls behind the outcome (tokens and cost 0 when answered from the judge cache). */
+  readonly judge?: JudgeView | null;
+  /** Issue 4: the re-score round of the outcome (0: the run's first scoring). */
+  readonly round?: number;
+}
+
+export interface JudgeView {
+  readonly model: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly cost: number;
+  readonly cached: boolean;
+}
+
+/** What a run spent (issue 4): system calls (runs the server executes) and judge calls, per metric. */
+export interface RunCostView {
+  readonly systemTokens: number;
+  readonly systemCost: number;
+  readonly judgeTokens: number;
+  readonly judgeCost: number;
+  /** systemCost + judgeCost. */
+  readonly total: number;
+  /** Judge tokens and cost per metric of the run, in run order (superseded re-score rounds included). */
+  readonly perMetric: readonly { readonly metricId: string; readonly tokens: number; readonly cost: number }[];
+}
+
+export interface RescoreRunInput {
+  readonly runId: string;
+  /** The run's metrics to score again with their latest versions; absent or empty: every metric that is not HUMAN. */
+  readonly metricIds?: readonly string[] | null;
+  /** Ask the judge models again instead of answering unchanged records from the judge cache. */
+  readonly bypassCache?: boolean | null;
 }
 
 export interface RecordView {
@@ -193,6 +225,11 @@ export interface RunCommandsApi {
   /** One transaction: all records or none. */
   addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]>;
   updateRunNotes(runId: string, notes: string): Promise<RunView>;
+  /**
+   * Issue 4: scores the run's existing records again with the metrics' latest versions, without
+   * running the system again (HUMAN metrics are never re-scored). Resolves once the run shows it.
+   */
+  rescoreRun?(input: RescoreRunInput): Promise<RunView>;
 }
 
 export interface RunQueriesApi {
@@ -210,6 +247,8 @@ export interface RunQueriesApi {
   listRecords(runId: string, page: PageRequest): Promise<Page<RecordView>>;
   /** Every record in order, fetched page by page: constant memory for the CSV export. */
   streamRecords(runId: string, pageSize?: number): AsyncIterable<RecordView>;
+  /** Issue 4: tokens and cost of the run's system and judge calls. */
+  getRunCost?(runId: string): Promise<RunCostView>;
 }
 
 /** Topic of the live-status broadcast: payload is a RunView (JSON). */

@@ -1,4 +1,4 @@
-import { isAssayError, MetricSnapshot } from '@assay/contracts';
+import { isAssayError, JudgeUsage, MetricSnapshot } from '@assay/contracts';
 import {
   fold,
   RecordScoringCommand,
@@ -12,8 +12,8 @@ import { asDomainEvents, toNewEvents } from './decide-and-append';
 
 /** What a scoring worker concluded for one (record, metric). */
 export type ScoringOutcome =
-  | { kind: 'score'; runId: string; recordId: string; metric: MetricSnapshot; value: number; reasoning: string }
-  | { kind: 'failure'; runId: string; recordId: string; metric: MetricSnapshot; code: string; reason: string; attempts: number };
+  | { kind: 'score'; runId: string; recordId: string; metric: MetricSnapshot; value: number; reasoning: string; round?: number; judge?: JudgeUsage }
+  | { kind: 'failure'; runId: string; recordId: string; metric: MetricSnapshot; code: string; reason: string; attempts: number; round?: number; judge?: JudgeUsage };
 
 const MAX_ATTEMPTS = 5;
 
@@ -69,7 +69,9 @@ function decideOutcome(outcome: ScoringOutcome, state: RecordScoringState): Reco
 
 function toCommand(outcome: ScoringOutcome): RecordScoringCommand {
   const { runId, recordId, metric } = outcome;
+  // Issue 4: the re-score round and the judge calls behind the outcome travel with it.
+  const extra = { ...(outcome.round ? { round: outcome.round } : {}), ...(outcome.judge ? { judge: outcome.judge } : {}) };
   return outcome.kind === 'score'
-    ? { type: 'RecordScore', runId, recordId, metric, value: outcome.value, reasoning: outcome.reasoning }
-    : { type: 'RecordScoringFailure', runId, recordId, metric, code: outcome.code, reason: outcome.reason, attempts: outcome.attempts };
+    ? { type: 'RecordScore', runId, recordId, metric, value: outcome.value, reasoning: outcome.reasoning, ...extra }
+    : { type: 'RecordScoringFailure', runId, recordId, metric, code: outcome.code, reason: outcome.reason, attempts: outcome.attempts, ...extra };
 }

@@ -23,6 +23,8 @@ import { recordOutcomes, ScoringOutcome } from './record-outcomes';
 import { KeyedMutex } from './keyed-mutex';
 import { StreamStateCache } from './stream-state-cache';
 import { assertRecordSizes } from './record-size';
+import { RescoreCommands } from './rescore-commands';
+import type { RescoreRunInput } from '../types';
 
 export interface RunCommandsOptions {
   /** How long a command waits for its result to show in the read models. */
@@ -45,6 +47,7 @@ export class RunCommands implements RunCommandsApi {
   private readonly runs = new StreamStateCache<RunState>();
   private readonly runLocks = new KeyedMutex();
   private readonly metrics: MetricCommands;
+  private readonly rescores: RescoreCommands;
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -52,6 +55,7 @@ export class RunCommands implements RunCommandsApi {
     private readonly options: RunCommandsOptions = {},
   ) {
     this.metrics = new MetricCommands(store, options.checkCode ?? checkCodeMetric);
+    this.rescores = new RescoreCommands(store, queries, { projectionTimeoutMs: options.projectionTimeoutMs });
   }
 
   async createProject(input: { name: string }): Promise<ProjectView> {
@@ -121,7 +125,22 @@ export class RunCommands implements RunCommandsApi {
   async metricsOfRun(runId: string): Promise<readonly MetricSnapshot[]> {
     const { state } = await this.loadRun(runId);
     if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`);
-    return state.metrics;
+    // Re-scored metrics at their new versions, each with the round its outcomes carry (issue 4).
+    return this.rescores.metricsOfRun(runId, state.metrics);
+  }
+
+  /**
+   * Issue 4: scores the run's existing records again with the metrics' latest versions (HUMAN
+   * metrics never), without running the system. `authorize` sees the run's project first (null:
+   * no such run) and throws to refuse. Resolves with the run once the read models count the new round.
+   */
+  rescoreRun(input: RescoreRunInput, authorize?: (projectId: string | null) => void): Promise<RunView> {
+    return this.rescores.rescoreRun(input, authorize);
+  }
+
+  /** For the scoring workers: per run, the version of its re-score stream (when it moves, the run's metrics changed). */
+  rescoreVersions(runIds: readonly string[]): Promise<Map<string, number>> {
+    return this.rescores.rescoreVersions(runIds);
   }
 
   /** Decides and appends on the run stream; returns the stream version after the append. */

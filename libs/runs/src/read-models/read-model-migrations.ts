@@ -1,6 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 import { metricMigrations } from './metric-migrations';
 import { reviewMigrations } from '../review/review-migrations';
+import { scoringMigrations } from './scoring-migrations';
 import { executionMigrations } from './execution-migrations';
 
 /**
@@ -117,4 +118,5 @@ export const readModelMigrations = [
   ...metricMigrations,
   ...executionMigrations,
   ...reviewMigrations,
+  ...scoringMigrations,
 ];

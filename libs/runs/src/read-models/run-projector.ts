@@ -7,6 +7,7 @@ import { executionProgress, RUN_COLUMNS, toRunView, RunRow } from './run-rows';
 import { projectMetrics } from './metric-projector';
 import { humanProgress } from './run-rows';
 import { projectHumanReview } from '../review/review-projector';
+import { outcomeRow, projectOutcomes, projectRescores, projectSystemCosts } from './scoring-projection';
 
 /**
  * Folds a batch of events from the global log into the read models, in the caller's transaction
@@ -60,32 +61,10 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
       [JSON.stringify(batch.records)],
     );
   }
-  if (batch.outcomes.length) {
-    await tx.query(
-      `with inserted as (
-         insert into rm_scores (record_id, metric_id, metric_version, run_id, value, passed, reasoning, error_code, error_reason, created_at)
-         select record_id, metric_id, metric_version, run_id, value, passed, reasoning, error_code, error_reason, created_at
-         from jsonb_to_recordset($1::jsonb) as x(record_id text, metric_id text, metric_version int, run_id text,
-              value double precision, passed boolean, reasoning text, error_code text, error_reason text, created_at timestamptz)
-         on conflict do nothing
-         returning run_id, metric_id, value, passed, error_code),
-       per_metric as (
-         select run_id, metric_id,
-                count(*) filter (where error_code is null) as scores,
-                count(*) filter (where passed) as passed,
-                count(*) filter (where error_code is not null) as failures,
-                coalesce(sum(value), 0) as sum
-         from inserted group by run_id, metric_id),
-       aggregates as (
-         update rm_run_metric_aggregates a
-         set count = a.count + p.scores, passed = a.passed + p.passed, failed = a.failed + p.failures, sum = a.sum + p.sum
-         from per_metric p where a.run_id = p.run_id and a.metric_id = p.metric_id)
-       update rm_runs r set num_scores = r.num_scores + s.scores, num_failures = r.num_failures + s.failures
-       from (select run_id, sum(scores) as scores, sum(failures) as failures from per_metric group by run_id) s
-       where r.id = s.run_id`,
-      [JSON.stringify(batch.outcomes)],
-    );
-  }
+  // Re-scoring, outcomes (the current version and round of each metric count) and cost (issue 4).
+  await projectRescores(events, tx);
+  await projectOutcomes(batch.outcomes, tx);
+  await projectSystemCosts(events, tx);
   if (batch.executionFailures.length) {
     // Executions that failed for good (issue 4): the run shows ERROR with each reason. Counted by the rows inserted.
     await tx.query(
@@ -208,33 +187,21 @@ function groupByTable(events: readonly StoredEvent[]) {
         touch(data.runId, event, event.streamId === runStreamId(data.runId));
         break;
       }
-      case 'ScoreRecorded': {
-        const data = event.data as EventData<'ScoreRecorded'>;
-        outcomes.push({
-          record_id: data.recordId,
-          metric_id: data.metricId,
-          metric_version: data.metricVersion,
-          run_id: data.runId,
-          value: data.value,
-          passed: data.passed,
-          reasoning: data.reasoning,
-          created_at: createdAt(event),
-        });
+      case 'ScoreRecorded':
+      case 'ScoringFailed': {
+        const data = event.data as EventData<'ScoreRecorded'> | EventData<'ScoringFailed'>;
+        outcomes.push(outcomeRow(event));
         touch(data.runId, event, false);
         break;
       }
-      case 'ScoringFailed': {
-        const data = event.data as EventData<'ScoringFailed'>;
-        outcomes.push({
-          record_id: data.recordId,
-          metric_id: data.metricId,
-          metric_version: data.metricVersion,
-          run_id: data.runId,
-          error_code: data.code,
-          error_reason: data.reason,
-          created_at: createdAt(event),
-        });
-        touch(data.runId, event, false);
+      case 'RunRescoreRequested': {
+        // Projected by projectRescores; the run is touched (its metrics, counts and status change).
+        touch((event.data as EventData<'RunRescoreRequested'>).runId, event, false);
+        break;
+      }
+      case 'RecordRescoreRequested': {
+        // On the run stream: rescoreRun waits for the run view to reach it.
+        touch((event.data as EventData<'RecordRescoreRequested'>).runId, event, true);
         break;
       }
       case 'ExecutionFailed': {

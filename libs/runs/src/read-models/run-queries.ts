@@ -9,6 +9,7 @@ import type {
   PageRequest,
   ProjectView,
   RecordView,
+  RunCostView,
   RunQueriesApi,
   RunView,
   ScoreView,
@@ -16,6 +17,7 @@ import type {
 import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
 import { RUN_COLUMNS, RunRow, toRunView } from './run-rows';
 import { MetricQueries } from './metric-queries';
+import { recordPositions, rescoreProjected, runCost } from './scoring-queries';
 
 interface RecordRow {
   id: string;
@@ -41,6 +43,12 @@ interface ScoreRow {
   error_reason: string | null;
   source: string;
   scored_by: string | null;
+  round: number;
+  judge_model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  cost: number | null;
+  cached: boolean | null;
 }
 
 /** Reads of the runs read models. Eventually consistent with the log; commands wait where it matters. */
@@ -130,6 +138,22 @@ export class RunQueries implements RunQueriesApi {
     return { items, hasNextPage, endCursor: items.at(-1)?.cursor ?? null };
   }
 
+  /** Issue 4: tokens and cost of the run's system and judge calls (see scoring-queries.ts). */
+  getRunCost(runId: string): Promise<RunCostView> {
+    return runCost(this.sql, runId);
+  }
+
+  /** rescoreRun: global positions of the run's RecordAdded events, in order. */
+  recordPositions(runId: string): Promise<number[]> {
+    return recordPositions(this.sql, runId);
+  }
+
+  /** rescoreRun (read-your-writes): whether the read models count these metrics of the run in `round`. */
+  rescoreProjected(runId: string, metricIds: readonly string[], round: number): Promise<boolean> {
+    return rescoreProjected(this.sql, runId, metricIds, round);
+  }
+
+  /** The scores of each record, by record id (also the review queue's). */
   async *streamRecords(runId: string, pageSizeHint = 500): AsyncIterable<RecordView> {
     let after: string | null = null;
     for (;;) {
@@ -164,7 +188,8 @@ export class RunQueries implements RunQueriesApi {
     const byRecord = new Map<string, ScoreView[]>();
     if (recordIds.length === 0) return byRecord;
     const rows = await this.sql.query<ScoreRow>(
-      `select record_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason, source, scored_by
+      `select record_id, metric_id, metric_version, value, passed, reasoning, error_code, error_reason, source, scored_by,
+              round, judge_model, prompt_tokens, completion_tokens, cost, cached
        from rm_scores where record_id = any($1::text[]) order by record_id, metric_id, metric_version`,
       [recordIds],
     );
@@ -179,6 +204,10 @@ export class RunQueries implements RunQueriesApi {
         error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
         source: row.source === 'HUMAN' ? 'HUMAN' : 'AUTOMATIC',
         scoredBy: row.scored_by,
+        ...(row.round ? { round: row.round } : {}),
+        ...(row.judge_model === null
+          ? {}
+          : { judge: { model: row.judge_model, promptTokens: row.prompt_tokens ?? 0, completionTokens: row.completion_tokens ?? 0, cost: row.cost ?? 0, cached: row.cached ?? false } }),
       });
       byRecord.set(row.record_id, list);
     }

@@ -22,16 +22,25 @@ export interface ReconcileOptions {
 /** Returns how many records were published again. */
 export async function republishUnscoredRecords(options: ReconcileOptions): Promise<number> {
   // Metrics scored by a person (HUMAN) are not the workers' to fill in: they do not count here.
+  // Only outcomes of each metric's current version and re-score round count (issue 4), and a
+  // re-scored metric gets the same grace period from its re-score.
   const rows = await options.sql.query<{ seq: number }>(
     `with automatic as (
-       select u.id as run_id, array_agg(m->>'metricId') as metric_ids
-       from rm_runs u, jsonb_array_elements(u.metrics) as m
-       where u.status = 'SCORING' and m->>'evalType' <> 'HUMAN'
-       group by u.id)
+       select a.run_id, a.metric_id, a.metric_version, a.round, a.rescored_at
+       from rm_runs u, jsonb_array_elements(u.metrics) as m, rm_run_metric_aggregates a
+       where u.status = 'SCORING' and m->>'evalType' <> 'HUMAN' and a.run_id = u.id and a.metric_id = m->>'metricId')
      select r.seq
-     from automatic a join rm_records r on r.run_id = a.run_id
-     where r.created_at < now() - make_interval(secs => $1::double precision / 1000)
-       and (select count(*) from rm_scores s where s.record_id = r.id and s.metric_id = any(a.metric_ids)) < cardinality(a.metric_ids)
+     from rm_records r
+     where r.run_id in (select run_id from automatic)
+       and r.created_at < now() - make_interval(secs => $1::double precision / 1000)
+       and exists (
+         select 1 from automatic a
+         where a.run_id = r.run_id
+           and (a.rescored_at is null or a.rescored_at < now() - make_interval(secs => $1::double precision / 1000))
+           and not exists (
+             select 1 from rm_scores s
+             where s.record_id = r.id and s.metric_id = a.metric_id and s.round = a.round
+               and (a.metric_version is null or s.metric_version = a.metric_version)))
      order by r.seq
      limit $2`,
     [options.olderThanMs, options.limit ?? 1000],
