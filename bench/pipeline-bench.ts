@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { authHeaders, collectUntil, gql, wsClient } from '../test/support/graphql-client';
 import { createRunWithTwoMetrics, makeRecord, RUN_FIELDS, RunSnapshot } from '../test/support/run-flow';
 import { startServiceStack } from '../test/support/service-stack';
+import { runKickoffBench } from './kickoff-bench';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -125,7 +126,9 @@ function percentile(values: number[], p: number): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-main().catch((error) => {
+// `npm run bench -- kickoff` (or BENCH=kickoff): the kickoff benchmark instead (bench/kickoff-bench.ts).
+const kickoff = process.argv.slice(2).includes('kickoff') || process.env.BENCH === 'kickoff';
+(kickoff ? runKickoffBench() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });
