@@ -7,3 +7,4 @@ export { createExecutionHandler, type ExecutionHandlerDeps } from './worker/exec
 export { OutcomeWriter } from './worker/outcome-writer';
 export { executionConsumerOptions, EXECUTION_CONSUMER_NAME, EXECUTION_DEFAULTS, type ExecutionConsumerOptions } from './worker/execution-config';
 export { callSystem, FailureCode as ExecutionFailureCode, type ChatClient, type ExecutionLogger } from './worker/system-call';
+export { republishPendingExecutions, startExecutionReconciler, type PendingExecutionsOptions } from './reconcile/pending-executions';

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { startReconciler } from '@assay/runs';
+import { startExecutionReconciler } from '@assay/execution';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
@@ -21,15 +22,19 @@ async function main(): Promise<void> {
       bus,
       startRelay: () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }),
       // ASSAY_RECONCILE_INTERVAL_MS=0 turns the sweep off.
-      startReconciler: reconcileIntervalMs === 0 ? undefined : () =>
-        startReconciler({
+      startReconciler: reconcileIntervalMs === 0 ? undefined : () => {
+        const sweep = {
           db: backend.db,
           store: backend.store,
           bus,
           olderThanMs: intEnv('ASSAY_RECONCILE_AFTER_MS', 5 * 60_000),
           intervalMs: reconcileIntervalMs,
-          log: (msg, extra) => logger.info(extra ?? {}, msg),
-        }),
+          log: (msg: string, extra?: object) => logger.info(extra ?? {}, msg),
+        };
+        // Records lacking a score, and kicked-off runs lacking executions (issue 4).
+        const sweeps = [startReconciler(sweep), startExecutionReconciler(sweep)];
+        return { stop: async () => void (await Promise.all(sweeps.map((s) => s.stop()))) };
+      },
     }),
     { logger: false },
   );

@@ -8,7 +8,7 @@ import { InProcessBus } from '@assay/bus';
 import { Backend, connectBackend } from '@assay/backend';
 import { executionsStreamId } from '@assay/domain';
 import type { LogProcessor, StoredEvent } from '@assay/event-store';
-import { createExecutionHandler, ExecutionLogger, PlaygroundUpdate } from '@assay/execution';
+import { createExecutionHandler, ExecutionLogger, PlaygroundUpdate, republishPendingExecutions } from '@assay/execution';
 import { JudgeCache, LlmClient, LlmJudge } from '@assay/llm';
 import { RunView, startRunProjections } from '@assay/runs';
 import { createScoringHandler, JudgeService } from '@assay/scoring';
@@ -198,6 +198,24 @@ describe('kickoffRun: the server executes the system version and scores every re
       const done = await waitForRun(run.id, (r) => r.phase === 'DONE', 45_000);
       expect(done).toMatchObject({ status: 'COMPLETED', numRecords: 200, numScores: 200, numExecutionFailures: 0 });
       expect(stub.requests.some((r) => r.status === 503)).toBe(true);
+    } finally {
+      stub.setBehaviour(undefined);
+    }
+  }, 60_000);
+
+  it('the sweep publishes again the batches of a run still missing executions (a lost message), and nothing once it is done', async () => {
+    const downUntil = Date.now() + 1_000;
+    stub.setBehaviour(() => (Date.now() < downUntil ? stubReply.error(503) : undefined));
+    try {
+      const run = await backend.execution.kickoffRun({ projectId, testsetId, systemVersionId, metricIds: [exactId] });
+      await waitForRun(run.id, (r) => r.phase === 'AWAITING_EXECUTION');
+      const published: StoredEvent[] = [];
+      const sweep = () => republishPendingExecutions({ sql: backend.db, store: backend.store, bus: { publish: async (events) => void published.push(...events) }, olderThanMs: 0 });
+      expect(await sweep()).toBeGreaterThan(0);
+      expect(published.every((event) => event.type === 'ExecutionsScheduled' && (event.data as { runId: string }).runId === run.id)).toBe(true);
+      await waitForRun(run.id, (r) => r.phase === 'DONE', 45_000);
+      published.length = 0;
+      expect(await sweep()).toBe(0);
     } finally {
       stub.setBehaviour(undefined);
     }
