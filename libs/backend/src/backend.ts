@@ -39,6 +39,11 @@ export interface Backend {
    * @assay/llm): every model call of the process goes through its governor. Closed by close().
    */
   llm(): Promise<LlmClient>;
+  /**
+   * The LLM judge of AI metrics (issue 4) over this process's LLM client and the judge cache: what
+   * the scoring workers and the playground score with. Default model: ASSAY_JUDGE_MODEL.
+   */
+  judge(): Promise<JudgeService>;
   close(): Promise<void>;
 }
 
@@ -67,7 +72,7 @@ export async function connectBackend(options: { url: string; applicationName: st
   const judgeService = async (): Promise<JudgeService> => {
     const client = await connectLlm();
     const cache = new JudgeCache(db);
-    judge ??= { judge: new LlmJudge(client, cache), cache, defaultModel: process.env.ASSAY_JUDGE_MODEL || DEFAULT_JUDGE_MODEL };
+    judge ??= { judge: new LlmJudge(client, cache), cache, defaultModel: process.env.ASSAY_JUDGE_MODEL || DEFAULT_JUDGE_MODEL, provider: process.env.ASSAY_JUDGE_PROVIDER || undefined };
     return judge;
   };
   const execution = new ExecutionService({
@@ -98,6 +103,7 @@ export async function connectBackend(options: { url: string; applicationName: st
     history: new HistoryQueries(db),
     execution,
     llm: connectLlm,
+    judge: judgeService,
     async close() {
       if (llm) await (await llm.catch(() => undefined))?.close();
       await store.close();

@@ -227,9 +227,10 @@ export interface RunCommandsApi {
   updateRunNotes(runId: string, notes: string): Promise<RunView>;
   /**
    * Issue 4: scores the run's existing records again with the metrics' latest versions, without
-   * running the system again (HUMAN metrics are never re-scored). Resolves once the run shows it.
+   * running the system again (HUMAN metrics are never re-scored). `authorize` sees the run's project
+   * first (null: no such run) and throws to refuse. Resolves once the run shows it.
    */
-  rescoreRun?(input: RescoreRunInput): Promise<RunView>;
+  rescoreRun?(input: RescoreRunInput, authorize?: (projectId: string | null) => void): Promise<RunView>;
 }
 
 export interface RunQueriesApi {

@@ -16,6 +16,7 @@ import { HISTORY_TYPE_DEFS, HistoryResolver, MetricComparisonResolver } from './
 import { RecordRunResolver, REVIEW_TYPE_DEFS, ReviewResolver, RunHumanReviewResolver, ScoreSourceResolver } from './review';
 import { EXECUTION_TYPE_DEFS } from './execution/schema';
 import { ExecutionResolver, RunExecutionResolver } from './execution/execution.resolver';
+import { RescoreResolver, RunCostResolver, SCORING_TYPE_DEFS, ScoreJudgeResolver } from './scoring';
 
 /**
  * One entry per capability of the public API: its SDL (extend `Query`/`Mutation` with
@@ -39,4 +40,5 @@ export const API_MODULES: readonly ApiModule[] = [
   { name: 'history', typeDefs: HISTORY_TYPE_DEFS, resolvers: [HistoryResolver, MetricComparisonResolver] },
   { name: 'review', typeDefs: REVIEW_TYPE_DEFS, resolvers: [ReviewResolver, ScoreSourceResolver, RecordRunResolver, RunHumanReviewResolver] },
   { name: 'execution', typeDefs: EXECUTION_TYPE_DEFS, resolvers: [ExecutionResolver, RunExecutionResolver] },
+  { name: 'scoring', typeDefs: SCORING_TYPE_DEFS, resolvers: [RescoreResolver, RunCostResolver, ScoreJudgeResolver] },
 ];

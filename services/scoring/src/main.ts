@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     recordOutcomes: async (outcomes) => {
       await backend.runs.commands.recordOutcomes(outcomes);
     },
+    // Issue 4: AI metrics through the process's LLM client (its governor is shared with every process), re-scoring.
+    judge: await backend.judge(),
+    rescoreVersions: (runIds) => backend.runs.commands.rescoreVersions(runIds),
     logger,
     consumer,
   });

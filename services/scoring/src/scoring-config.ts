@@ -50,6 +50,14 @@ export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): Sc
   };
 }
 
+/**
+ * Issue 4: the durable that carries rescoreRun's RecordRescoreRequested to the same handler, with
+ * the scoring consumer's limits ("scoring-rescore" beside "scoring").
+ */
+export function rescoreConsumerOptions(scoring: ScoringConsumerOptions): ScoringConsumerOptions {
+  return { ...scoring, name: `${scoring.name}-rescore`, eventTypes: ['RecordRescoreRequested'] };
+}
+
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;

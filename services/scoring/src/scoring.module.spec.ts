@@ -71,8 +71,11 @@ describe('ScoringModule', () => {
       consumer: { name: 'scoring', eventTypes: ['RecordAdded'], maxInFlight: 8, maxBatch: 4, ackWaitMs: 30_000, maxDeliver: 5, backoffMs: [1_000] },
     });
 
-    expect(consumers).toHaveLength(1);
+    // RecordAdded, and rescoreRun's RecordRescoreRequested on a durable of its own, through the same handler.
+    expect(consumers).toHaveLength(2);
     expect(consumers[0].options).toMatchObject({ name: 'scoring', eventTypes: ['RecordAdded'], maxBatch: 4 });
+    expect(consumers[1].options).toMatchObject({ name: 'scoring-rescore', eventTypes: ['RecordRescoreRequested'], maxBatch: 4 });
+    expect(consumers[1].handler).toBe(consumers[0].handler);
 
     const batch = [recordDelivery('r1', 'Paris'), recordDelivery('r2', 'Lyon')];
     await consumers[0].handler(batch);
@@ -118,9 +121,9 @@ describe('ScoringModule', () => {
 
     const app = await NestFactory.createApplicationContext(AllInOneModule, { logger: false, abortOnError: false });
     expect(app.get(ScoringWorker).options.name).toBe('scoring');
-    expect(consumers).toHaveLength(1);
+    expect(consumers).toHaveLength(2);
     await app.close();
-    expect(consumers[0].stopped).toBe(true);
+    expect(consumers.map((c) => c.stopped)).toEqual([true, true]);
   });
 
   it('fails to start, instead of running idle, when the bus refuses the consumer', async () => {

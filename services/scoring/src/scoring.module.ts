@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
-import { scoringConsumerOptions, ScoringConsumerOptions } from './scoring-config';
+import { rescoreConsumerOptions, scoringConsumerOptions, ScoringConsumerOptions } from './scoring-config';
 
 /** What the scoring service needs from the rest of the system: the same in its own process and in the all-in-one one. */
 export interface ScoringModuleOptions {
@@ -26,6 +26,10 @@ export interface ScoringModuleOptions {
   readonly logger?: ScoringLogger;
   /** Consumer options. Default: from the environment (see scoring-config.ts). */
   readonly consumer?: ScoringConsumerOptions;
+  /** Issue 4: scores AI metrics (the LLM judge, @assay/llm). Without it they fail with METRIC_UNSUPPORTED. */
+  readonly judge?: ScoringHandlerDeps['judge'];
+  /** Issue 4: per run, its re-score stream's version (cached runs are loaded again when it moves). */
+  readonly rescoreVersions?: ScoringHandlerDeps['rescoreVersions'];
 }
 
 export const SCORING_OPTIONS = Symbol('SCORING_OPTIONS');
@@ -42,6 +46,7 @@ export function createScoringLogger(): ScoringLogger {
 @Injectable()
 export class ScoringWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: ConsumerHandle | undefined;
+  private rescoreConsumer: ConsumerHandle | undefined;
   readonly options: ScoringConsumerOptions;
   private readonly logger: ScoringLogger;
 
@@ -51,18 +56,32 @@ export class ScoringWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, metricsOfRun, recordOutcomes } = this.moduleOptions;
-    const handler = createScoringHandler({ metricsOfRun, recordOutcomes, maxDeliver: this.options.maxDeliver, logger: this.logger });
+    const { bus, metricsOfRun, recordOutcomes, judge, rescoreVersions } = this.moduleOptions;
+    const handler = createScoringHandler({ metricsOfRun, recordOutcomes, judge, rescoreVersions, maxDeliver: this.options.maxDeliver, logger: this.logger });
     this.consumer = await bus.consume(this.options, handler);
+    // Issue 4: rescoreRun's RecordRescoreRequested, through the same handler, on a durable of its own
+    // (one subject filter each: servers before NATS 2.10 take one per consumer).
+    const rescore = rescoreConsumerOptions(this.options);
+    try {
+      this.rescoreConsumer = await bus.consume(rescore, handler);
+    } catch (error) {
+      await this.consumer.stop();
+      this.consumer = undefined;
+      throw error;
+    }
     const { name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs } = this.options;
-    this.logger.info({ consumer: name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs }, 'scoring worker consuming RecordAdded');
+    this.logger.info(
+      { consumer: name, rescoreConsumer: rescore.name, maxInFlight, maxBatch, ackWaitMs, maxDeliver, backoffMs, judge: judge ? judge.defaultModel : 'none' },
+      'scoring worker consuming RecordAdded and RecordRescoreRequested',
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const consumer = this.consumer;
+    const consumers = [this.consumer, this.rescoreConsumer].filter((c): c is ConsumerHandle => c !== undefined);
     this.consumer = undefined;
-    if (!consumer) return;
-    await consumer.stop();
+    this.rescoreConsumer = undefined;
+    if (consumers.length === 0) return;
+    await Promise.all(consumers.map((consumer) => consumer.stop()));
     this.logger.info({ consumer: this.options.name }, 'scoring worker stopped');
   }
 }

@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     bus,
     metricsOfRun: (runId) => backend.runs.commands.metricsOfRun(runId),
     recordOutcomes: async (outcomes) => void (await backend.runs.commands.recordOutcomes(outcomes)),
+    judge: await backend.judge(),
+    rescoreVersions: (runIds) => backend.runs.commands.rescoreVersions(runIds),
   });
   await scoring.init();
   const execution = await bootstrapExecution({ bus, store: backend.store, llm: () => backend.llm() });

@@ -1,0 +1,2 @@
+export { SCORING_TYPE_DEFS } from './schema';
+export { RescoreResolver, RunCostResolver, ScoreJudgeResolver } from './scoring.resolver';
