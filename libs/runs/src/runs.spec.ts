@@ -114,7 +114,7 @@ describe('runs: commands and read models', () => {
     await settled(run.id);
     const page = await backend.queries.listRecords(run.id, {});
     expect(page.items[0].node.scores).toEqual([
-      { metricId: metrics[0].metricId, metricVersion: 1, value: 1, passed: true, reasoning: 'value 1', error: null },
+      expect.objectContaining({ metricId: metrics[0].metricId, metricVersion: 1, value: 1, passed: true, reasoning: 'value 1', error: null, source: 'AUTOMATIC', scoredBy: null }),
     ]);
     expect((await backend.queries.getRun(run.id))!.numScores).toBe(1);
   });

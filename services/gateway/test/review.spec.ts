@@ -153,6 +153,23 @@ describe('gateway: human review', () => {
     expect(event.data).toMatchObject({ previousValue: 2, previousReasoning: 'rude', value: 4, correctedBy: reviewer.id });
   });
 
+  it('rescoreRun leaves the human scores as people gave them', async () => {
+    const { tone, exact, run, records } = await fixture('a', 2);
+    await submit(keys.a.key, { recordId: records[0].id, metricId: tone.id, value: 5, reasoning: 'kind' });
+    await submit(keys.a.key, { recordId: records[1].id, metricId: tone.id, value: 2 });
+    await submit(keys.a.key, { recordId: records[1].id, metricId: tone.id, value: 3, reasoning: 'corrected' });
+    const RESCORE = 'mutation ($r: ID!, $m: [ID!]) { rescoreRun(runId: $r, metricIds: $m) { status phase numHumanScores numAwaitingHuman metrics { id version } } }';
+    expect(errorOf(await gql(base, RESCORE, { r: run.id, m: [tone.id] }, keys.a.key))).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    const rescored = ok(await gql(base, RESCORE, { r: run.id, m: [exact.id, tone.id] }, keys.a.key)).rescoreRun;
+    expect(rescored).toMatchObject({ status: 'SCORING', phase: 'SCORING', numHumanScores: 2, numAwaitingHuman: 0 });
+    const view = ok(await gql(base, RUN, { id: run.id }, keys.a.key)).run;
+    expect(view.records.edges.map((e: any) => e.node.scores.find((s: any) => s.metricId === tone.id))).toEqual([
+      { metricId: tone.id, value: 5, passed: true, reasoning: 'kind', source: 'HUMAN', scoredBy: keys.a.id },
+      { metricId: tone.id, value: 3, passed: false, reasoning: 'corrected', source: 'HUMAN', scoredBy: keys.a.id },
+    ]);
+    expect(view.aggregates.find((x: any) => x.metricId === tone.id)).toEqual({ metricId: tone.id, count: 2, passed: 1, passRate: 0.5, mean: 4 });
+  });
+
   it('refuses values out of range, metrics that are not HUMAN, and metrics the run did not pin', async () => {
     const { tone, exact, records } = await fixture('a', 1);
     const recordId = records[0].id;

@@ -153,7 +153,6 @@ export class RunQueries implements RunQueriesApi {
     return rescoreProjected(this.sql, runId, metricIds, round);
   }
 
-  /** The scores of each record, by record id (also the review queue's). */
   async *streamRecords(runId: string, pageSizeHint = 500): AsyncIterable<RecordView> {
     let after: string | null = null;
     for (;;) {

@@ -281,8 +281,8 @@ describe('runs: human review', () => {
     expect(await refusal(review.reviewQueue(project.id, tone.id, { first: 1001 }))).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
-  it('never lets an automatic outcome replace a human score, at the pinned version or a newer one (re-scoring)', async () => {
-    // rescoreRun is not there yet: this goes through recordOutcomes, the path every automatic outcome takes.
+  it('never lets an automatic outcome replace a human score, at the pinned version, a newer one or a later round', async () => {
+    // recordOutcomes: the path every automatic outcome takes (workers, the judge, re-scoring rounds).
     const { project, exact, tone } = await setUp();
     const { run, metrics, records } = await runWith(project.id, [exact.id, tone.id], ['Paris', 'Lyon']);
     await scoreAutomatically(run.id, records.map((r) => r.id), metrics[0]);
@@ -296,6 +296,7 @@ describe('runs: human review', () => {
       { kind: 'score', runId: run.id, recordId: records[0].id, metric: { ...humanMetric, evalType: 'AI' }, value: 1, reasoning: 'judge' },
       { kind: 'score', runId: run.id, recordId: records[0].id, metric: { ...humanMetric, version: 2 }, value: 1, reasoning: 'judge' },
       { kind: 'failure', runId: run.id, recordId: records[0].id, metric: { ...humanMetric, version: 3 }, code: 'LLM_UNAVAILABLE', reason: 'down', attempts: 5 },
+      { kind: 'score', runId: run.id, recordId: records[0].id, metric: { ...humanMetric, evalType: 'AI' }, value: 1, reasoning: 'judge', round: 1 },
       // the record a person has not scored yet: still a person's to score
       { kind: 'score', runId: run.id, recordId: records[1].id, metric: humanMetric, value: 1, reasoning: 'judge' },
     ]);
@@ -306,5 +307,59 @@ describe('runs: human review', () => {
     const [scored] = (await queries.listRecords(run.id, { first: 1 })).items;
     expect(scored.node.scores.find((s) => s.metricId === tone.id)).toMatchObject({ value: 5, reasoning: 'a person says so', source: 'HUMAN' });
     expect(await backend.store.readStream(recordStreamId(records[0].id))).toHaveLength(2);
+  });
+
+  it('rescoreRun re-scores the automatic metrics and leaves human scores, corrections and the queue as they are', async () => {
+    const { project, exact, tone } = await setUp();
+    const { run, metrics, records } = await runWith(project.id, [exact.id, tone.id], ['Paris', 'Lyon', 'Nice']);
+    const [a, b, c] = records.map((r) => r.id);
+    await scoreAutomatically(run.id, [a, b, c], metrics[0], 1);
+    await submit(a, tone.id, 5, 'kind');
+    await submit(b, tone.id, 2, 'curt');
+    await submit(b, tone.id, 3, 'curt, but right', 'key-bob');
+    const before = await settled(run.id);
+    expect(before).toMatchObject({ status: 'SCORING', phase: 'AWAITING_HUMAN', numScores: 5, numHumanScores: 2, numAwaitingHuman: 1 });
+    const humanAggregate = async () => (await queries.getAggregates(run.id)).find((x) => x.metricId === tone.id);
+    expect(await humanAggregate()).toMatchObject({ count: 2, passed: 1, mean: 4 });
+
+    // Naming only the HUMAN metric is refused; naming it with others skips it; by default it is left out.
+    await expect(commands.rescoreRun({ runId: run.id, metricIds: [tone.id] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await commands.updateMetric({ metricId: exact.id, name: 'exact v2' });
+    await commands.updateMetric({ metricId: tone.id, guidelines: '5: kind, clear and short' });
+    const rescored = await commands.rescoreRun({ runId: run.id, metricIds: [exact.id, tone.id] });
+    // The HUMAN metric keeps the version the run pinned (people scored against it); the automatic one moves on.
+    expect(rescored.metrics.map((m) => [m.id, m.version])).toEqual([
+      [exact.id, 2],
+      [tone.id, 1],
+    ]);
+    expect(rescored).toMatchObject({ status: 'SCORING', phase: 'SCORING', numHumanScores: 2, numAwaitingHuman: 1 });
+    const requests = (await backend.store.readStream(`run-${run.id}`)).filter((e) => e.type === 'RecordRescoreRequested');
+    expect(requests.map((e) => (e.data as { metricIds: string[] }).metricIds)).toEqual([[exact.id], [exact.id], [exact.id]]);
+
+    // The workers' new round, plus a stray automatic outcome for the HUMAN metric in that round.
+    const pinned = await commands.metricsOfRun(run.id);
+    const exactV2 = pinned.find((m) => m.metricId === exact.id)!;
+    const round = (exactV2 as { round?: number }).round ?? 1;
+    await commands.recordOutcomes([
+      ...[a, b, c].map((recordId) => ({ kind: 'score', runId: run.id, recordId, metric: exactV2, value: 0, reasoning: 'v2', round }) as const),
+      { kind: 'score', runId: run.id, recordId: a, metric: pinned.find((m) => m.metricId === tone.id)!, value: 1, reasoning: 'judge', round },
+    ]);
+    const after = await settled(run.id);
+    expect(after).toMatchObject({ status: 'SCORING', phase: 'AWAITING_HUMAN', numScores: 5, numHumanScores: 2, numAwaitingHuman: 1 });
+    expect(await humanAggregate()).toMatchObject({ count: 2, passed: 1, mean: 4 });
+    const scores = (await queries.listRecords(run.id, { first: 3 })).items.map((i) => i.node.scores.find((s) => s.metricId === tone.id) ?? null);
+    expect(scores).toEqual([
+      expect.objectContaining({ value: 5, reasoning: 'kind', source: 'HUMAN', scoredBy: 'key-alice', metricVersion: 1 }),
+      expect.objectContaining({ value: 3, reasoning: 'curt, but right', source: 'HUMAN', scoredBy: 'key-bob', metricVersion: 1 }),
+      null,
+    ]);
+    expect((await review.reviewQueue(project.id, tone.id, {})).items.map((i) => i.node.id)).toEqual([c]);
+
+    // The last person completes the run, re-scored as it is; a correction afterwards keeps it complete.
+    await submit(c, tone.id, 4);
+    expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED', phase: 'DONE', numScores: 6, numHumanScores: 3, numAwaitingHuman: 0 });
+    await submit(a, tone.id, 1, 'on reflection, no');
+    expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED', numScores: 6, numHumanScores: 3 });
+    expect(await humanAggregate()).toMatchObject({ count: 3, passed: 1, mean: 8 / 3 });
   });
 });
