@@ -163,6 +163,15 @@ const MATRIX: Record<string, Probe[]> = {
     { what: "with the other project's metric", call: (own, t) => kickoff({ p: own.projectId, m: t.metricId, t: own.testsetId, v: own.promptVersionId }), refused: 'METRIC_NOT_FOUND' },
   ],
   'Mutation.runAgain': [{ call: (_own, t) => gql('mutation ($r: ID!) { runAgain(runId: $r) { id source } }', { r: t.runId }), refused: 'RUN_NOT_FOUND' }],
+  // Re-scoring: the run, and a metric named in metricIds.
+  'Mutation.rescoreRun': [
+    { call: (_own, t) => gql('mutation ($r: ID!) { rescoreRun(runId: $r) { id } }', { r: t.runId }), refused: 'RUN_NOT_FOUND' },
+    {
+      what: "with the other project's metric",
+      call: (own, t) => gql('mutation ($r: ID!, $m: [ID!]) { rescoreRun(runId: $r, metricIds: $m) { id } }', { r: own.runId, m: [t.metricId] }),
+      refused: 'METRIC_NOT_FOUND',
+    },
+  ],
   'Subscription.playground': [
     { what: 'in the other project', call: (_own, t) => playground({ p: t.projectId, v: t.promptVersionId, m: [t.metricId] }), refused: 'PROJECT_NOT_FOUND' },
     { what: "with the other project's system version", call: (own, t) => playground({ p: own.projectId, v: t.promptVersionId, m: [own.metricId] }), refused: 'SYSTEM_VERSION_NOT_FOUND' },
