@@ -174,6 +174,17 @@ describe('runs: re-scoring and cost', () => {
     ).rejects.toBe(denied);
   });
 
+  it('a large run is asked in several appends, one request per record, every record once', async () => {
+    const { run } = await setUp();
+    for (let i = 0; i < 2; i++) await backend.commands.addRecords(run.id, Array.from({ length: 700 }, (_, j) => ({ outputs: { answer: `a${i}-${j}` } })));
+    await until(() => backend.queries.getRun(run.id), (v) => v!.numRecords === 1402);
+    await backend.commands.rescoreRun({ runId: run.id });
+    const events = (await backend.store.readStream(runStreamId(run.id))).filter((e) => e.type === 'RecordRescoreRequested');
+    expect(new Set(events.map((e) => (e.data as { recordId: string }).recordId)).size).toBe(1402);
+    expect(events).toHaveLength(1402);
+    expect(new Set(events.map((e) => e.transactionId)).size).toBe(2);
+  });
+
   it('system calls of executed records add up in the run cost', async () => {
     const { run } = await setUp();
     const execution = { model: 'gpt-4o-mini', tokens: { prompt: 200, completion: 50 }, cost: 0.0003, latencyMs: 420 };
@@ -202,10 +213,10 @@ describe('runs: re-scoring and cost', () => {
     const published: number[] = [];
     const bus = { publish: async (events: readonly { globalPosition: number; data: unknown }[]) => void published.push(...events.filter((e) => (e.data as { runId: string }).runId === run.id).map((e) => e.globalPosition)) };
     // Within the grace period nothing is republished, though the re-score is pending.
-    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 60_000 });
+    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 60_000, limit: 10_000 });
     expect(published).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 30));
-    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 10 });
+    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 10, limit: 10_000 });
     expect(published).toHaveLength(2);
   });
 });

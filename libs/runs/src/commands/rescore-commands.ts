@@ -23,6 +23,27 @@ import type { RescoreRunInput, RunView } from '../types';
 import { asDomainEvents, foldStream, toNewEvents } from './decide-and-append';
 
 const CONFLICT_RETRIES = 5;
+/** Most RecordRescoreRequested per append, by count and by JSON size (each is a copy of its record). */
+const CHUNK_EVENTS = 1_000;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+function chunks<T extends { data: unknown }>(events: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event.data).length;
+    if (current.length > 0 && (current.length >= CHUNK_EVENTS || bytes + size > CHUNK_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 
 /** What re-scoring needs of the read models (RunQueries implements it). */
 export interface RescoreReads {
@@ -62,9 +83,16 @@ export class RescoreCommands {
         run.state,
         rescore.state,
       );
-      const requests: AppendRequest[] = [{ streamId: rescoreStreamId(runId), expectedVersion: rescore.version, events: toNewEvents([decision.requested]) }];
-      // The run stream's version is checked even when nothing is appended to it: records added meanwhile are included on retry.
-      requests.push({ streamId: runStreamId(runId), expectedVersion: run.version, events: toNewEvents(decision.records) });
+      // Large runs go in several appends: the first holds the request (and checks both streams'
+      // versions), the rest follow with the run stream's version unchecked. A crash in between
+      // leaves some records without a request: the runs service's sweep republishes records that
+      // lack an outcome of the current round, which scores them with the new pins all the same.
+      const [first = [], ...rest] = chunks(toNewEvents(decision.records));
+      const requests: AppendRequest[] = [
+        { streamId: rescoreStreamId(runId), expectedVersion: rescore.version, events: toNewEvents([decision.requested]) },
+        // Checked even when nothing is appended to it: records added meanwhile are included on retry.
+        { streamId: runStreamId(runId), expectedVersion: run.version, events: first },
+      ];
       try {
         await this.store.append(requests);
       } catch (error) {
@@ -72,6 +100,7 @@ export class RescoreCommands {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
         continue;
       }
+      for (const events of rest) await this.store.append([{ streamId: runStreamId(runId), expectedVersion: 'any', events }]);
       return this.waitForRescore(runId, decision.requested.data.metrics.map((m) => m.metricId), decision.requested.data.round);
     }
   }
