@@ -27,6 +27,10 @@ function decoded(req: IncomingMessage): Readable {
   }
   if (!decoder) return req;
   req.on('error', (error) => decoder.destroy(error));
+  // The importer reads the decoder and gets its error through its own listener. zlib can emit
+  // again after the importer has stopped listening (corrupt input); without a listener of its own
+  // that late error would be an uncaught exception that takes the process down.
+  decoder.on('error', () => undefined);
   return req.pipe(decoder);
 }
 
