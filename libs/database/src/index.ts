@@ -6,3 +6,5 @@ export type { NotificationHandler } from './notification-listener';
 export { advisoryLockKey, AdvisoryLockNamespace } from './advisory-lock';
 export type { AdvisoryLockKey } from './advisory-lock';
 export { queryTypes } from './pg-types';
+export { startPeriodicSweep } from './periodic-sweep';
+export type { PeriodicSweepOptions } from './periodic-sweep';

@@ -1,6 +1,6 @@
 import type { EventBus } from '@assay/bus';
 import type { EventData } from '@assay/contracts';
-import { advisoryLockKey, AdvisoryLockNamespace, type Database, type Sql } from '@assay/database';
+import { startPeriodicSweep, type Database, type Sql } from '@assay/database';
 import { executionRecordId, executionsStreamId, executionStreamId } from '@assay/domain';
 import type { PostgresEventStore, StoredEvent } from '@assay/event-store';
 
@@ -61,27 +61,14 @@ export function startExecutionReconciler(options: {
   readonly log: (msg: string, extra?: object) => void;
 }): { stop(): Promise<void> } {
   const olderThanMs = options.olderThanMs ?? 5 * 60_000;
-  const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, 'reconcile-pending-executions');
-  let running: Promise<void> = Promise.resolve();
-  const sweep = async () => {
-    try {
-      const republished = await options.db.transaction(async (tx) => {
-        const [{ locked }] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [lock.namespace, lock.id]);
-        return locked ? republishPendingExecutions({ sql: tx, store: options.store, bus: options.bus, olderThanMs }) : 0;
-      });
-      if (republished > 0) options.log('republished execution batches still missing executions', { republished, olderThanMs });
-    } catch (error) {
-      options.log('sweep for pending executions failed; next sweep retries', { error: String(error) });
-    }
-  };
-  const timer = setInterval(() => {
-    running = running.then(sweep);
-  }, options.intervalMs ?? 60_000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicSweep({
+    db: options.db,
+    name: 'reconcile-pending-executions',
+    intervalMs: options.intervalMs ?? 60_000,
+    sweep: (tx) => republishPendingExecutions({ sql: tx, store: options.store, bus: options.bus, olderThanMs }),
+    report: (outcome) =>
+      'error' in outcome
+        ? options.log('sweep for pending executions failed; next sweep retries', { error: String(outcome.error) })
+        : options.log('republished execution batches still missing executions', { republished: outcome.done, olderThanMs }),
+  });
 }

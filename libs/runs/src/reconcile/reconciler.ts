@@ -1,5 +1,5 @@
 import type { EventBus } from '@assay/bus';
-import { advisoryLockKey, AdvisoryLockNamespace, type Database } from '@assay/database';
+import { startPeriodicSweep, type Database } from '@assay/database';
 import type { PostgresEventStore } from '@assay/event-store';
 import { republishUnscoredRecords } from './unscored-records';
 
@@ -16,27 +16,14 @@ export interface ReconcilerOptions {
 /** Sweeps for unscored records every `intervalMs`; one replica at a time (advisory lock). */
 export function startReconciler(options: ReconcilerOptions): { stop(): Promise<void> } {
   const olderThanMs = options.olderThanMs ?? 5 * 60_000;
-  const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, 'reconcile-unscored-records');
-  let running: Promise<void> = Promise.resolve();
-  const sweep = async () => {
-    try {
-      const republished = await options.db.transaction(async (tx) => {
-        const [{ locked }] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [lock.namespace, lock.id]);
-        return locked ? republishUnscoredRecords({ sql: tx, store: options.store, bus: options.bus, olderThanMs }) : 0;
-      });
-      if (republished > 0) options.log('republished records still lacking a score', { republished, olderThanMs });
-    } catch (error) {
-      options.log('sweep for unscored records failed; next sweep retries', { error: String(error) });
-    }
-  };
-  const timer = setInterval(() => {
-    running = running.then(sweep);
-  }, options.intervalMs ?? 60_000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicSweep({
+    db: options.db,
+    name: 'reconcile-unscored-records',
+    intervalMs: options.intervalMs ?? 60_000,
+    sweep: (tx) => republishUnscoredRecords({ sql: tx, store: options.store, bus: options.bus, olderThanMs }),
+    report: (outcome) =>
+      'error' in outcome
+        ? options.log('sweep for unscored records failed; next sweep retries', { error: String(outcome.error) })
+        : options.log('republished records still lacking a score', { republished: outcome.done, olderThanMs }),
+  });
 }
