@@ -1,51 +1,27 @@
-import type { INestApplication } from '@nestjs/common';
-import { startAccessProjections } from '@assay/access';
-import { Backend, connectBackend } from '@assay/backend';
+import type { Backend } from '@assay/backend';
 import type { LogProcessor } from '@assay/event-store';
-import { startRunProjections } from '@assay/runs';
-import { createTestDatabase, TestDatabase } from '@assay/testing';
-import { createGatewayApp } from '../src';
-import { MemoryLogger } from './fakes';
 import { gql } from './helpers';
+import { RealGateway, startRealGateway } from './real-gateway';
 
 /**
  * Issue 4 through the real gateway over the real backend: Score's judge fields, Run.cost and
  * rescoreRun (a run of another project answers as a missing one).
  */
 describe('gateway: judge fields, cost and rescoreRun', () => {
-  let database: TestDatabase;
+  let gateway: RealGateway;
   let backend: Backend;
   let processors: LogProcessor[];
-  let app: INestApplication;
   let base: string;
-  const keys: Record<'a' | 'b', string> = { a: '', b: '' };
-  const projects: Record<'a' | 'b', string> = { a: '', b: '' };
+  let keys: RealGateway['keys'];
+  let projects: RealGateway['projects'];
 
   beforeAll(async () => {
-    database = await createTestDatabase('assay_gw_scoring');
-    backend = await connectBackend({ url: database.url, applicationName: 'gateway-scoring-spec' });
-    const { db, store } = backend;
-    processors = [startRunProjections({ db, store, bus: { broadcast: () => undefined }, pollIntervalMs: 50 }), startAccessProjections({ db, store })];
-    app = await createGatewayApp({
-      commands: backend.runs.commands,
-      queries: backend.runs.queries,
-      access: backend.access,
-      bus: { onBroadcast: () => () => undefined },
-      logger: new MemoryLogger(),
-    });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    for (const p of ['a', 'b'] as const) {
-      projects[p] = (await backend.runs.commands.createProject({ name: `project ${p}` })).id;
-      keys[p] = (await backend.access.createApiKey({ projectId: projects[p], name: p, createdByKeyId: null })).key;
-    }
+    gateway = await startRealGateway('scoring');
+    ({ backend, processors, base, keys, projects } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await Promise.all(processors.map((p) => p.stop()));
-    await backend.close();
-    await database.drop();
+    await gateway?.stop();
   });
 
   it('shows judge model, tokens, cost and cache per score, the run cost, and re-scores with the latest version', async () => {
