@@ -176,6 +176,24 @@ describe('runs: commands and read models', () => {
     expect(older.items.map((i) => i.node.id)).toEqual([run.id]);
   });
 
+  it('addRecords with an idempotency key: a retried call (even from another gateway, even at once) adds nothing twice', async () => {
+    const { run } = await setUp();
+    const records = [{ testcaseId: 't1' }, { testcaseId: 't2' }];
+    const first = await backend.commands.addRecords(run.id, records, { idempotencyKey: 'ci-job-42/batch-1' });
+    const retried = await backend.commands.addRecords(run.id, records, { idempotencyKey: 'ci-job-42/batch-1' });
+    expect(retried.map((r) => r.id)).toEqual(first.map((r) => r.id));
+
+    const otherGateway = new RunCommands(backend.store, backend.queries);
+    const racing = await Promise.all([
+      backend.commands.addRecords(run.id, records, { idempotencyKey: 'ci-job-42/batch-2' }),
+      otherGateway.addRecords(run.id, records, { idempotencyKey: 'ci-job-42/batch-2' }),
+    ]);
+    expect(racing[0].map((r) => r.id)).toEqual(racing[1].map((r) => r.id));
+    // Without a key, the same records are new records.
+    await backend.commands.addRecords(run.id, records);
+    expect(await settled(run.id)).toMatchObject({ numRecords: 6 });
+  });
+
   it('finds records still lacking a score and publishes their RecordAdded again', async () => {
     const { run, metrics } = await setUp();
     const [scored, halfScored, unscored] = await backend.commands.addRecords(run.id, [{}, {}, {}]);

@@ -223,7 +223,11 @@ export interface RunCommandsApi {
   /** Resolves once the run is visible to queries. */
   createRun(input: CreateRunInput): Promise<RunView>;
   /** One transaction: all records or none. */
-  addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]>;
+  /**
+   * With an `idempotencyKey`, a call repeated with the same key (a client retrying after a
+   * timeout) adds nothing and answers the same record ids.
+   */
+  addRecords(runId: string, records: readonly RecordInput[], options?: { idempotencyKey?: string | null }): Promise<RecordView[]>;
   updateRunNotes(runId: string, notes: string): Promise<RunView>;
   /**
    * Issue 4: scores the run's existing records again with the metrics' latest versions, without

@@ -111,7 +111,12 @@ export class RootResolver {
   }
 
   @Mutation('addRecords')
-  async addRecords(@CurrentPrincipal() principal: Principal, @Args('runId') runId: string, @Args('records') records: RecordInput[]): Promise<RecordView[]> {
+  async addRecords(
+    @CurrentPrincipal() principal: Principal,
+    @Args('runId') runId: string,
+    @Args('records') records: RecordInput[],
+    @Args('idempotencyKey') idempotencyKey?: string | null,
+  ): Promise<RecordView[]> {
     await requireRun(this.deps, principal, runId);
     if (records.length > MAX_RECORDS_PER_CALL) {
       throw new AssayError(
@@ -120,7 +125,7 @@ export class RootResolver {
         { max: MAX_RECORDS_PER_CALL, received: records.length },
       );
     }
-    return this.deps.commands.addRecords(runId, records);
+    return this.deps.commands.addRecords(runId, records, { idempotencyKey });
   }
 
   @Mutation('updateRunNotes')

@@ -209,8 +209,11 @@ export const GATEWAY_TYPE_DEFS = /* GraphQL */ `
     createProject(input: CreateProjectInput!): Project!
     createMetric(input: CreateMetricInput!): Metric!
     createRun(input: CreateRunInput!): Run!
-    "Adds up to 1000 records in one transaction: all or none."
-    addRecords(runId: ID!, records: [RecordInput!]!): [Record!]!
+    """
+    Adds up to 1,000 records in one transaction: all or none. With an idempotencyKey, repeating
+    the call with the same key (a retry after a timeout) adds nothing and answers the same record ids.
+    """
+    addRecords(runId: ID!, records: [RecordInput!]!, idempotencyKey: String): [Record!]!
     updateRunNotes(runId: ID!, notes: String!): Run!
   }
 

@@ -12,8 +12,9 @@ import {
   RunEvent,
   RunState,
   runStreamId,
+  uuidFrom,
 } from '@assay/domain';
-import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
+import { DuplicateEventError, PostgresEventStore, VersionConflictError } from '@assay/event-store';
 import { checkCodeMetric } from '@assay/scoring';
 import type { CreateMetricInput, CreateRunInput, MetricView, ProjectView, RecordInput, RecordView, RunCatalog, RunCommandsApi, RunView, UpdateMetricInput, UpdateMetricOptions } from '../types';
 import { CodeChecker, MetricCommands } from './metric-commands';
@@ -87,9 +88,16 @@ export class RunCommands implements RunCommandsApi {
     return this.waitForRun(runId, version);
   }
 
-  async addRecords(runId: string, records: readonly RecordInput[]): Promise<RecordView[]> {
-    const added = records.map((record) => ({
-      recordId: randomUUID(),
+  async addRecords(runId: string, records: readonly RecordInput[], options: { idempotencyKey?: string | null } = {}): Promise<RecordView[]> {
+    const key = options.idempotencyKey;
+    if (key !== undefined && key !== null && (key.length === 0 || key.length > 200)) {
+      throw new AssayError('BAD_USER_INPUT', 'idempotencyKey must be 1 to 200 characters; use one key per addRecords call and reuse it only to retry that call.');
+    }
+    // With a key, ids follow from (run, key, position): a retried call appends events whose ids
+    // are already stored, which the event store refuses as duplicates, so nothing is added twice.
+    const recordIdAt = (index: number) => (key ? uuidFrom(`assay/record/${runId}/${key}/${index}`) : randomUUID());
+    const added = records.map((record, index) => ({
+      recordId: recordIdAt(index),
       testcaseId: record.testcaseId ?? null,
       inputs: record.inputs ?? null,
       outputs: record.outputs ?? null,
@@ -97,7 +105,7 @@ export class RunCommands implements RunCommandsApi {
     }));
     assertRecordSizes(added, this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     const testcasesOfTestset = await this.testcasesOfRunTestset(runId, added);
-    await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset });
+    await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset }, key ? recordAddedEventId : undefined);
     const createdAt = new Date();
     return added.map((record) => ({
       id: record.recordId,
@@ -144,23 +152,26 @@ export class RunCommands implements RunCommandsApi {
   }
 
   /** Decides and appends on the run stream; returns the stream version after the append. */
-  private handleRun(runId: string, command: RunCommand): Promise<number> {
-    return this.runLocks.run(runId, () => this.decideAndAppendRun(runId, command));
+  private handleRun(runId: string, command: RunCommand, eventIdOf?: (event: RunEvent) => string | undefined): Promise<number> {
+    return this.runLocks.run(runId, () => this.decideAndAppendRun(runId, command, eventIdOf));
   }
 
-  private async decideAndAppendRun(runId: string, command: RunCommand): Promise<number> {
+  private async decideAndAppendRun(runId: string, command: RunCommand, eventIdOf?: (event: RunEvent) => string | undefined): Promise<number> {
     const streamId = runStreamId(runId);
     for (let attempt = 1; ; attempt++) {
       const current = await this.loadRun(runId);
       const events = runDecider.decide(command, current.state);
       if (events.length === 0) return current.version;
       try {
-        const result = await this.store.append([{ streamId, expectedVersion: current.version, events: toNewEvents(events) }]);
+        const newEvents = toNewEvents(events).map((event, i) => ({ ...event, eventId: eventIdOf?.(events[i]) }));
+        const result = await this.store.append([{ streamId, expectedVersion: current.version, events: newEvents }]);
         const version = result.streamVersions.get(streamId)!;
         this.runs.set(streamId, { state: events.reduce(runDecider.evolve, current.state), version });
         return version;
       } catch (error) {
         this.runs.delete(streamId);
+        // Events with these ids are already stored: this very call was made before (idempotency key).
+        if (error instanceof DuplicateEventError && eventIdOf) return (await this.loadRun(runId)).version;
         if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
         // Another process wrote to this run: back off a little, with jitter, so writers interleave.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -241,4 +252,9 @@ export class RunCommands implements RunCommandsApi {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/** The RecordAdded of a record whose id came from an idempotency key: stored once, whatever the retries. */
+function recordAddedEventId(event: RunEvent): string | undefined {
+  return event.type === 'RecordAdded' ? uuidFrom(`assay/record-added/${event.data.recordId}`) : undefined;
 }
