@@ -1,3 +1,4 @@
 export * from './service-env';
 export * from './shutdown';
 export * from './health-server';
+export * from './consumer-env';

@@ -1,5 +1,6 @@
 import type { ConsumerOptions } from '@assay/bus';
 import { AssayError } from '@assay/contracts';
+import { delaysSetting, positiveIntSetting } from '@assay/runtime';
 
 /** The scoring consumer's durable name: every scoring process shares the work under it. */
 export const SCORING_CONSUMER_NAME = 'scoring';
@@ -32,20 +33,20 @@ export const SCORING_DEFAULTS = {
 const SCALE_OUT_ROOM = 8;
 
 export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): ScoringConsumerOptions {
-  const maxInFlight = positiveInt(env, 'SCORING_MAX_IN_FLIGHT', SCORING_DEFAULTS.maxInFlight);
-  const maxBatch = positiveInt(env, 'SCORING_MAX_BATCH', SCORING_DEFAULTS.maxBatch);
+  const maxInFlight = positiveIntSetting(env, 'SCORING_MAX_IN_FLIGHT', SCORING_DEFAULTS.maxInFlight);
+  const maxBatch = positiveIntSetting(env, 'SCORING_MAX_BATCH', SCORING_DEFAULTS.maxBatch);
   if (maxBatch > maxInFlight) {
     throw new AssayError('BAD_USER_INPUT', `SCORING_MAX_BATCH (${maxBatch}) exceeds SCORING_MAX_IN_FLIGHT (${maxInFlight}): a batch could never fill. Lower it or raise SCORING_MAX_IN_FLIGHT.`);
   }
-  const maxAckPending = positiveInt(env, 'SCORING_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM);
+  const maxAckPending = positiveIntSetting(env, 'SCORING_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM);
   return {
     name: SCORING_CONSUMER_NAME,
     eventTypes: ['RecordAdded'],
     maxInFlight,
     maxBatch,
-    ackWaitMs: positiveInt(env, 'SCORING_ACK_WAIT_MS', SCORING_DEFAULTS.ackWaitMs),
-    maxDeliver: positiveInt(env, 'SCORING_MAX_DELIVER', SCORING_DEFAULTS.maxDeliver),
-    backoffMs: backoff(env, 'SCORING_BACKOFF_MS', SCORING_DEFAULTS.backoffMs),
+    ackWaitMs: positiveIntSetting(env, 'SCORING_ACK_WAIT_MS', SCORING_DEFAULTS.ackWaitMs),
+    maxDeliver: positiveIntSetting(env, 'SCORING_MAX_DELIVER', SCORING_DEFAULTS.maxDeliver),
+    backoffMs: delaysSetting(env, 'SCORING_BACKOFF_MS', SCORING_DEFAULTS.backoffMs),
     maxAckPending,
   };
 }
@@ -56,23 +57,4 @@ export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): Sc
  */
 export function rescoreConsumerOptions(scoring: ScoringConsumerOptions): ScoringConsumerOptions {
   return { ...scoring, name: `${scoring.name}-rescore`, eventTypes: ['RecordRescoreRequested'] };
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} is not a positive whole number; unset it for the default ${fallback}.`);
-  }
-  return Number(raw);
-}
-
-function backoff(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const parts = raw.split(',').map((part) => part.trim());
-  if (parts.some((part) => !/^\d+$/.test(part))) {
-    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} must list delays in milliseconds, e.g. "1000,5000,15000,30000".`);
-  }
-  return parts.map(Number);
 }

@@ -1,5 +1,6 @@
 import type { ConsumerOptions } from '@assay/bus';
 import { AssayError } from '@assay/contracts';
+import { delaysSetting, positiveIntSetting } from '@assay/runtime';
 
 /** The execution consumer's durable name: every worker process shares the work under it. */
 export const EXECUTION_CONSUMER_NAME = 'execution';
@@ -33,8 +34,8 @@ const SCALE_OUT_ROOM = 8;
  *   provider's governor, whose ASSAY_LLM_MAX_CONCURRENCY holds across every process).
  */
 export function executionConsumerOptions(env: NodeJS.ProcessEnv = process.env): ExecutionConsumerOptions {
-  const maxInFlight = positiveInt(env, 'EXECUTION_MAX_IN_FLIGHT', EXECUTION_DEFAULTS.maxInFlight);
-  const maxBatch = positiveInt(env, 'EXECUTION_MAX_BATCH', EXECUTION_DEFAULTS.maxBatch);
+  const maxInFlight = positiveIntSetting(env, 'EXECUTION_MAX_IN_FLIGHT', EXECUTION_DEFAULTS.maxInFlight);
+  const maxBatch = positiveIntSetting(env, 'EXECUTION_MAX_BATCH', EXECUTION_DEFAULTS.maxBatch);
   if (maxBatch > maxInFlight) {
     throw new AssayError('BAD_USER_INPUT', `EXECUTION_MAX_BATCH (${maxBatch}) exceeds EXECUTION_MAX_IN_FLIGHT (${maxInFlight}): a batch could never fill. Lower it or raise EXECUTION_MAX_IN_FLIGHT.`);
   }
@@ -43,29 +44,10 @@ export function executionConsumerOptions(env: NodeJS.ProcessEnv = process.env): 
     eventTypes: ['ExecutionsScheduled'],
     maxInFlight,
     maxBatch,
-    ackWaitMs: positiveInt(env, 'EXECUTION_ACK_WAIT_MS', EXECUTION_DEFAULTS.ackWaitMs),
-    maxDeliver: positiveInt(env, 'EXECUTION_MAX_DELIVER', EXECUTION_DEFAULTS.maxDeliver),
-    backoffMs: backoff(env, 'EXECUTION_BACKOFF_MS', EXECUTION_DEFAULTS.backoffMs),
-    maxAckPending: positiveInt(env, 'EXECUTION_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM),
-    concurrency: positiveInt(env, 'EXECUTION_CONCURRENCY', EXECUTION_DEFAULTS.concurrency),
+    ackWaitMs: positiveIntSetting(env, 'EXECUTION_ACK_WAIT_MS', EXECUTION_DEFAULTS.ackWaitMs),
+    maxDeliver: positiveIntSetting(env, 'EXECUTION_MAX_DELIVER', EXECUTION_DEFAULTS.maxDeliver),
+    backoffMs: delaysSetting(env, 'EXECUTION_BACKOFF_MS', EXECUTION_DEFAULTS.backoffMs),
+    maxAckPending: positiveIntSetting(env, 'EXECUTION_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM),
+    concurrency: positiveIntSetting(env, 'EXECUTION_CONCURRENCY', EXECUTION_DEFAULTS.concurrency),
   };
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} is not a positive whole number; unset it for the default ${fallback}.`);
-  }
-  return Number(raw);
-}
-
-function backoff(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const parts = raw.split(',').map((part) => part.trim());
-  if (parts.some((part) => !/^\d+$/.test(part))) {
-    throw new AssayError('BAD_USER_INPUT', `${name}=${JSON.stringify(env[name])} must list delays in milliseconds, e.g. "5000,15000,30000,60000".`);
-  }
-  return parts.map(Number);
 }
