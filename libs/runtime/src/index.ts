@@ -2,3 +2,4 @@ export * from './service-env';
 export * from './shutdown';
 export * from './health-server';
 export * from './consumer-env';
+export * from './nest-logger-bridge';

@@ -4,7 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { GatewayDeps } from './deps';
 import { GatewayModule } from './gateway.module';
 import { installBodyParser } from './http';
-import { createDefaultLogger, NestLoggerBridge } from './logger';
+import { NestLoggerBridge } from '@assay/runtime';
+import { createDefaultLogger } from './logger';
 
 /**
  * Builds the gateway as a Nest application, initialised and ready to `listen(port)`:

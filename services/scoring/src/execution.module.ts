@@ -5,7 +5,7 @@ import { ChatClient, createExecutionHandler, executionConsumerOptions, Execution
 import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, INestApplicationContext, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
-import { NestLoggerBridge } from './scoring.module';
+import { NestLoggerBridge } from '@assay/runtime';
 
 /**
  * The execution worker (issue 4, kickoffRun): runs the system version of a run for each of its

@@ -1,4 +1,4 @@
-export { ScoringModule, ScoringWorker, SCORING_OPTIONS, bootstrapScoring, createScoringLogger, NestLoggerBridge } from './scoring.module';
+export { ScoringModule, ScoringWorker, SCORING_OPTIONS, bootstrapScoring, createScoringLogger } from './scoring.module';
 export type { ScoringModuleOptions } from './scoring.module';
 export { rescoreConsumerOptions, scoringConsumerOptions, SCORING_CONSUMER_NAME, SCORING_DEFAULTS } from './scoring-config';
 export type { ScoringConsumerOptions } from './scoring-config';

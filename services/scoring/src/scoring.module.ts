@@ -6,11 +6,11 @@ import {
   Inject,
   Injectable,
   INestApplicationContext,
-  LoggerService,
   Module,
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestLoggerBridge } from '@assay/runtime';
 import pino from 'pino';
 import { rescoreConsumerOptions, scoringConsumerOptions, ScoringConsumerOptions } from './scoring-config';
 
@@ -95,26 +95,6 @@ export class ScoringModule {
       providers: [{ provide: SCORING_OPTIONS, useValue: options }, ScoringWorker],
       exports: [ScoringWorker],
     };
-  }
-}
-
-/** Routes Nest's own logging into the JSON logger; its bootstrap chatter goes to debug. */
-export class NestLoggerBridge implements LoggerService {
-  constructor(private readonly logger: ScoringLogger) {}
-  log(message: unknown, context?: string): void {
-    this.logger.debug({ context }, String(message));
-  }
-  debug(message: unknown, context?: string): void {
-    this.logger.debug({ context }, String(message));
-  }
-  verbose(message: unknown, context?: string): void {
-    this.logger.debug({ context }, String(message));
-  }
-  warn(message: unknown, context?: string): void {
-    this.logger.warn({ context }, String(message));
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.logger.error({ context: rest.at(-1), err: message instanceof Error ? { message: message.message, stack: message.stack } : undefined }, message instanceof Error ? message.message : String(message));
   }
 }
 
