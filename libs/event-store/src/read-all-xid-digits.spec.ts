@@ -12,6 +12,7 @@ describe('PostgresEventStore: readAll across transaction ids that gain a digit',
 
   beforeAll(async () => {
     h = await startHarness();
+    await moveTransactionIdsPast(10_000);
     // Rows as transactions with these ids would have written them (all long committed, so below
     // any reader's horizon); inserted with explicit ids because a test cannot choose its own xid.
     await h.db.query(
@@ -22,6 +23,27 @@ describe('PostgresEventStore: readAll across transaction ids that gain a digit',
       [xids],
     );
   });
+
+  /**
+   * The rows must sit below every reader's horizon, so the server's transaction ids must already
+   * be past the largest of them: a freshly initialised server (a new CI machine) is not. Each
+   * subtransaction that writes draws an id, so one DO block moves the counter along.
+   */
+  async function moveTransactionIdsPast(xid: number): Promise<void> {
+    const [{ current }] = await h.db.query<{ current: string }>('select pg_current_xact_id()::text as current');
+    const missing = xid + 1 - Number(current);
+    if (missing <= 0) return;
+    await h.db.transaction(async (tx) => {
+      await tx.query('create temporary table xid_burn (i int) on commit drop');
+      await tx.query(
+        `do $$ begin
+           for i in 1..${missing} loop
+             begin insert into xid_burn values (i); exception when others then null; end;
+           end loop;
+         end $$`,
+      );
+    });
+  }
 
   afterAll(async () => {
     await h?.close();
