@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { AssayError, currentSchemaVersion, isEventType } from '@assay/contracts';
 import type { Database, Sql } from '@assay/database';
+import { appendedTypesHint } from './appended-hint';
 import { DuplicateEventError, VersionConflictError } from './errors';
 import { asSafeNumber } from './stored-event-row';
 import type { AppendRequest, AppendResult, ExpectedVersion, StoredEvent } from './types';
 
-/** The channel readers LISTEN on. The payload is empty: a notification only means "look again". */
+/** The channel readers LISTEN on. The payload names the types appended (appended-hint.ts): a hint to look again. */
 export const EVENTS_CHANNEL = 'assay_events';
 
 /** Retries after losing a race on a stream's next position (see `append`). */
@@ -85,8 +86,9 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[]): Promi
      returning event_id, global_position, transaction_id::text as transaction_id, created_at`,
     [json],
   );
-  // Delivered when this transaction commits, never before and never if it rolls back.
-  await sql.query(`select pg_notify('${EVENTS_CHANNEL}', '')`);
+  // Delivered when this transaction commits, never before and never if it rolls back. The payload
+  // names the types appended, so a reader of other types need not wake (see appendedTypesHint).
+  await sql.query(`select pg_notify('${EVENTS_CHANNEL}', $1)`, [appendedTypesHint(rows.map((row) => row.type))]);
 
   const byId = new Map(insertedRows.map((row) => [row.event_id, row]));
   const events = stored.map((row): StoredEvent => {

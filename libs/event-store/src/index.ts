@@ -1,5 +1,7 @@
 export * from './types';
 export { PostgresEventStore } from './postgres-event-store';
+export type { AppendedListener } from './postgres-event-store';
+export { hintConcerns } from './appended-hint';
 export { VersionConflictError, DuplicateEventError } from './errors';
 export { eventStoreMigrations } from './schema/migrations';
 export { startLogProcessor } from './log-processor';

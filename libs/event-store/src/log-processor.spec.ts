@@ -183,6 +183,24 @@ describe('startLogProcessor', () => {
     await processor.stop();
   });
 
+  it('wakes for an append that includes its types; the hint names the types appended', async () => {
+    const name = 'typed-wake';
+    await startAtEnd(name);
+    const got: StoredEvent[] = [];
+    const processor = startLogProcessor(h.store, h.db, options(name, { types: ['Wanted'], pollIntervalMs: 60_000, handle: async (batch) => void got.push(...batch) }));
+    await processor.waitUntilCaughtUp();
+    const other = await h.connectAnother();
+    const hints: (ReadonlySet<string> | undefined)[] = [];
+    const unsubscribe = h.store.onAppended((types) => hints.push(types));
+    await other.store.append([{ streamId: 'typed-wake-1', expectedVersion: 'any', events: events(2, 'Ignored') }]);
+    await other.store.append([{ streamId: 'typed-wake-2', expectedVersion: 'any', events: [...events(1, 'Ignored'), ...events(1, 'Wanted')] }]);
+    await waitFor(() => got.length === 1, 5_000);
+    unsubscribe();
+    await processor.stop();
+    expect(got.map((e) => e.type)).toEqual(['Wanted']);
+    expect(hints.map((types) => [...(types ?? [])])).toEqual(expect.arrayContaining([['Ignored'], ['Ignored', 'Wanted']]));
+  });
+
   it('finishes the batch in progress when stopped', async () => {
     const name = 'graceful';
     await startAtEnd(name);

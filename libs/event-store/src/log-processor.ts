@@ -1,4 +1,5 @@
 import { advisoryLockKey, AdvisoryLockNamespace, Database, Sql } from '@assay/database';
+import { hintConcerns } from './appended-hint';
 import { logLine } from './log';
 import type { PostgresEventStore } from './postgres-event-store';
 import { comparePositions } from './read-all';
@@ -94,7 +95,8 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
     woken = true;
     wakeSleeper?.();
   };
-  const unsubscribe = store.onAppended(wake);
+  // A hint naming only types this processor skips is no reason to run a round.
+  const unsubscribe = store.onAppended((appended) => hintConcerns(appended, types) && wake());
 
   /** Sleeps `ms`, or less if woken (when `wakeable`) or stopped. */
   const pause = (ms: number, wakeable: boolean) =>

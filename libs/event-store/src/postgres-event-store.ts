@@ -1,5 +1,6 @@
 import type { Database, Sql } from '@assay/database';
 import { appendEvents, EVENTS_CHANNEL } from './append';
+import { parseAppendedHint } from './appended-hint';
 import { loadCheckpoint, saveCheckpoint } from './checkpoints';
 import { logLine } from './log';
 import { readAll } from './read-all';
@@ -7,6 +8,9 @@ import { readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
 const LISTEN_RETRY_MS = 1_000;
+
+/** Told that events were appended: of these types, or of types unknown (undefined). */
+export type AppendedListener = (types: ReadonlySet<string> | undefined) => void;
 /** Delay of the follow-up hint after a read found events held back (see `readAll`). */
 const HELD_BACK_HINT_MS = 25;
 
@@ -16,7 +20,7 @@ const HELD_BACK_HINT_MS = 25;
  * atomically; without one, reads run on the pool and an append runs in its own transaction.
  */
 export class PostgresEventStore {
-  private readonly appendedListeners = new Set<() => void>();
+  private readonly appendedListeners = new Set<AppendedListener>();
   private listening: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private closed = false;
@@ -32,7 +36,7 @@ export class PostgresEventStore {
     const result = await appendEvents(this.db, requests, tx);
     // Our own transaction has committed: wake local readers now rather than after the NOTIFY
     // round trip. In the caller's transaction nothing is visible yet; the NOTIFY fires at commit.
-    if (!tx && result.events.length > 0) this.emitAppended();
+    if (!tx && result.events.length > 0) this.emitAppended(new Set(result.events.map((event) => event.type)));
     return result;
   }
 
@@ -83,10 +87,11 @@ export class PostgresEventStore {
 
   /**
    * Wake-up hints: called after events were appended (by this process, or by any process via
-   * LISTEN assay_events). A hint, not a delivery: read the log to see what changed. The LISTEN
-   * connection is opened on first use and kept until `close()`.
+   * LISTEN assay_events), with the types appended when known (see appended-hint.ts). A hint, not a
+   * delivery: read the log to see what changed. The LISTEN connection is opened on first use and
+   * kept until `close()`.
    */
-  onAppended(listener: () => void): () => void {
+  onAppended(listener: AppendedListener): () => void {
     this.appendedListeners.add(listener);
     void this.startListening();
     return () => {
@@ -107,7 +112,7 @@ export class PostgresEventStore {
   }
 
   private startListening(): Promise<void> {
-    this.listening ??= this.db.listen(EVENTS_CHANNEL, () => this.emitAppended()).then(
+    this.listening ??= this.db.listen(EVENTS_CHANNEL, (payload) => this.emitAppended(parseAppendedHint(payload))).then(
       (unlisten) => {
         if (this.closed) return void unlisten();
         this.unlisten = unlisten;
@@ -122,10 +127,11 @@ export class PostgresEventStore {
     return this.listening;
   }
 
-  private emitAppended(): void {
+  /** `types` undefined: unknown, so every listener should look. */
+  private emitAppended(types?: ReadonlySet<string>): void {
     for (const listener of [...this.appendedListeners]) {
       try {
-        listener();
+        listener(types);
       } catch (error) {
         logLine('error', 'onAppended listener threw', { error });
       }

@@ -1,4 +1,4 @@
-import { comparePositions, type LogPosition, type PostgresEventStore } from '@assay/event-store';
+import { comparePositions, hintConcerns, type LogPosition, type PostgresEventStore } from '@assay/event-store';
 import { runHandler } from '../consumer/run-handler';
 import { TrackedDelivery, type SettleTransport } from '../consumer/tracked-delivery';
 import type { BatchHandler, ConsumerOptions } from '../types';
@@ -56,7 +56,8 @@ export class LogConsumer {
   async start(): Promise<void> {
     this.saved = await this.store.loadCheckpoint(checkpointName(this.options.name));
     this.window = new LogWindow(this.saved);
-    this.unsubscribe = this.store.onAppended(() => {
+    this.unsubscribe = this.store.onAppended((appended) => {
+      if (!hintConcerns(appended, this.options.eventTypes)) return;
       this.hinted = true;
       this.signal.notify();
     });
