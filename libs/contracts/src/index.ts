@@ -1,4 +1,5 @@
 export * from './errors/assay-error';
+export * from './events/consumed-event-types';
 export * from './events/event-types';
 export * from './events/event-validation';
 export * from './metrics/metric-definition';

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
+import { RELAYED_EVENT_TYPES } from '@assay/contracts';
 import { startReconciler } from '@assay/runs';
 import { startExecutionReconciler } from '@assay/execution';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
@@ -50,10 +51,16 @@ async function main(): Promise<void> {
   }, (msg, extra) => logger.info(extra ?? {}, msg));
 }
 
-/** ASSAY_RELAY_EVENT_TYPES: comma-separated event types to publish to JetStream (default: all). */
-function relayEventTypes(): string[] | undefined {
-  const types = (process.env.ASSAY_RELAY_EVENT_TYPES ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  return types.length ? types : undefined;
+/**
+ * ASSAY_RELAY_EVENT_TYPES: comma-separated event types to publish to JetStream, or `all`. Default:
+ * the types Assay's own JetStream consumers read (RELAYED_EVENT_TYPES); publishing the rest would
+ * cost a publish and a stored message per score for no reader.
+ */
+function relayEventTypes(): readonly string[] | undefined {
+  const setting = (process.env.ASSAY_RELAY_EVENT_TYPES ?? '').trim();
+  if (setting === 'all') return undefined;
+  const types = setting.split(',').map((t) => t.trim()).filter(Boolean);
+  return types.length ? types : RELAYED_EVENT_TYPES;
 }
 
 main().catch((error) => {

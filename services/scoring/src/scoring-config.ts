@@ -1,5 +1,5 @@
 import type { ConsumerOptions } from '@assay/bus';
-import { AssayError } from '@assay/contracts';
+import { AssayError, CONSUMED_EVENT_TYPES } from '@assay/contracts';
 import { delaysSetting, positiveIntSetting } from '@assay/runtime';
 
 /** The scoring consumer's durable name: every scoring process shares the work under it. */
@@ -41,7 +41,7 @@ export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): Sc
   const maxAckPending = positiveIntSetting(env, 'SCORING_MAX_ACK_PENDING', maxInFlight * SCALE_OUT_ROOM);
   return {
     name: SCORING_CONSUMER_NAME,
-    eventTypes: ['RecordAdded'],
+    eventTypes: CONSUMED_EVENT_TYPES.scoring,
     maxInFlight,
     maxBatch,
     ackWaitMs: positiveIntSetting(env, 'SCORING_ACK_WAIT_MS', SCORING_DEFAULTS.ackWaitMs),
@@ -56,5 +56,5 @@ export function scoringConsumerOptions(env: NodeJS.ProcessEnv = process.env): Sc
  * the scoring consumer's limits ("scoring-rescore" beside "scoring").
  */
 export function rescoreConsumerOptions(scoring: ScoringConsumerOptions): ScoringConsumerOptions {
-  return { ...scoring, name: `${scoring.name}-rescore`, eventTypes: ['RecordRescoreRequested'] };
+  return { ...scoring, name: `${scoring.name}-rescore`, eventTypes: CONSUMED_EVENT_TYPES.rescoring };
 }

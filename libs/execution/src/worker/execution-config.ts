@@ -1,5 +1,5 @@
 import type { ConsumerOptions } from '@assay/bus';
-import { AssayError } from '@assay/contracts';
+import { AssayError, CONSUMED_EVENT_TYPES } from '@assay/contracts';
 import { delaysSetting, positiveIntSetting } from '@assay/runtime';
 
 /** The execution consumer's durable name: every worker process shares the work under it. */
@@ -41,7 +41,7 @@ export function executionConsumerOptions(env: NodeJS.ProcessEnv = process.env): 
   }
   return {
     name: EXECUTION_CONSUMER_NAME,
-    eventTypes: ['ExecutionsScheduled'],
+    eventTypes: CONSUMED_EVENT_TYPES.execution,
     maxInFlight,
     maxBatch,
     ackWaitMs: positiveIntSetting(env, 'EXECUTION_ACK_WAIT_MS', EXECUTION_DEFAULTS.ackWaitMs),
