@@ -13,6 +13,8 @@ export interface LogProcessorOptions<R = void> {
   readonly types?: readonly string[];
   /** Most events per `handle` call (and per transaction). */
   readonly batchSize: number;
+  /** Most data bytes per batch (see ReadAllOptions.maxBytes); a batch holds at least one event. Default: no byte limit. */
+  readonly batchBytes?: number;
   /** Longest wait between rounds when no wake-up comes (wake-ups can be lost; polls cannot). */
   readonly pollIntervalMs: number;
   /**
@@ -81,7 +83,7 @@ interface RoundOutcome<R> {
  * on its own.
  */
 export function startLogProcessor<R = void>(store: PostgresEventStore, db: Database, options: LogProcessorOptions<R>): LogProcessor {
-  const { name, types, batchSize, pollIntervalMs, handle, afterCommit, onError } = options;
+  const { name, types, batchSize, batchBytes, pollIntervalMs, handle, afterCommit, onError } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
   const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, name);
 
@@ -127,7 +129,7 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
         const ahead = await store.readAll({ after: from, limit: 1, types }, tx);
         return { full: false, caughtUp: ahead.events.length === 0, horizon: BigInt(ahead.horizon), heldBack: ahead.heldBack };
       }
-      const { events, position, horizon, heldBack } = await store.readAll({ after: from, limit: batchSize, types }, tx);
+      const { events, position, horizon, heldBack, full } = await store.readAll({ after: from, limit: batchSize, maxBytes: batchBytes, types }, tx);
       const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
       // A filtered processor moves past other types' events without handling any. Saving that
       // move every round would cost a commit (a WAL flush) per append on a busy log for every
@@ -140,7 +142,6 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       } else {
         skippedTo = position;
       }
-      const full = events.length === batchSize;
       return { full, caughtUp: !full, horizon: BigInt(horizon), heldBack, result };
     });
 

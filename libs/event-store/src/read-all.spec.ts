@@ -239,6 +239,36 @@ describe('PostgresEventStore: readAll', () => {
     expect(comparePositions(reader.position, stuck)).toBeGreaterThan(0);
   });
 
+  it('stops at a byte budget, always reads at least one event, and skips nothing across pages', async () => {
+    const start = await here();
+    const big = 'x'.repeat(2_000);
+    const appended = await h.store.append([
+      { streamId: 'bytes-1', expectedVersion: 'any', events: Array.from({ length: 8 }, (_, i) => ({ type: 'Sized', data: { i, big } })) },
+    ]);
+    await logSettled(h.db);
+    const [{ three }] = await h.db.query<{ three: number }>(
+      `select sum(pg_column_size(data))::int as three from assay_events where event_id = any($1::uuid[])`,
+      [appended.events.slice(0, 3).map((e) => e.eventId)],
+    );
+
+    const page = await h.store.readAll({ after: start, limit: 100, maxBytes: three });
+    expect(page.events.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2]);
+    expect(page.full).toBe(true); // cut by the budget: more may follow at once
+
+    const tiny = await h.store.readAll({ after: start, limit: 100, maxBytes: 1 });
+    expect(tiny.events.map((e) => (e.data as { i: number }).i)).toEqual([0]); // one event, whatever its size
+
+    const seen: number[] = [];
+    let position = start;
+    for (;;) {
+      const next = await h.store.readAll({ after: position, limit: 100, maxBytes: three, types: ['Sized'] });
+      seen.push(...next.events.map((e) => (e.data as { i: number }).i));
+      position = next.position;
+      if (!next.full) break;
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('rejects a non-positive limit', async () => {
     await expect(h.store.readAll({ after: LOG_START, limit: 0 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });

@@ -26,14 +26,20 @@ import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
  * the backstop.
  */
 export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
-  const { after, limit, types } = options;
+  const { after, limit, types, maxBytes } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
+  if (maxBytes !== undefined && !(maxBytes > 0)) throw new AssayError('BAD_USER_INPUT', 'readAll maxBytes must be positive.');
   const filtered = types !== undefined;
   const matchNothing = filtered && types.length === 0;
+  const params: unknown[] = [after.transactionId, after.globalPosition, limit];
+  const typeFilter = filtered ? `and type = any($${params.push(types)}::text[])` : '';
+  // The byte budget: a row is read if the rows before it (in log order) left some of it, so the
+  // first row always is. bytes_through counts a row's own data too.
+  const budget = maxBytes === undefined ? '' : `where e.bytes_through - e.data_bytes < $${params.push(maxBytes)}`;
 
   // One statement, one snapshot: the horizon and the rows below it are read together. The left
   // join keeps the horizon row even when no event qualifies.
-  const rows = await sql.query<{ horizon: string; held_back: boolean } & Partial<StoredEventRow>>(
+  const rows = await sql.query<{ horizon: string; held_back: boolean; bytes_through?: string } & Partial<StoredEventRow>>(
     `with horizon as (
        select s.horizon_xid,
               -- visible (committed) rows at or above the horizon: readable once it moves on.
@@ -44,27 +50,36 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
      select h.horizon_xid::text as horizon, h.held_back, e.*
        from horizon h
        left join lateral (
-         select ${STORED_EVENT_COLUMNS}
-           from assay_events
-          where (transaction_id, global_position) > ($1::xid8, $2::bigint)
-            and transaction_id < h.horizon_xid
-            ${filtered ? 'and type = any($4::text[])' : ''}
-          -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
-          -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
-          order by assay_events.transaction_id, assay_events.global_position
-          limit $3
+         select * from (
+           select ${STORED_EVENT_COLUMNS}, assay_events.transaction_id as log_xid, pg_column_size(data) as data_bytes,
+                  sum(pg_column_size(data)) over (order by assay_events.transaction_id, assay_events.global_position
+                                                  rows unbounded preceding) as bytes_through
+             from assay_events
+            where (transaction_id, global_position) > ($1::xid8, $2::bigint)
+              and transaction_id < h.horizon_xid
+              ${typeFilter}
+            -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
+            -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
+            order by assay_events.transaction_id, assay_events.global_position
+            limit $3
+         ) e ${budget}
+         order by e.log_xid, e.global_position
        ) e on ${matchNothing ? 'false' : 'true'}`,
-    filtered ? [after.transactionId, after.globalPosition, limit, types] : [after.transactionId, after.globalPosition, limit],
+    params,
   );
   const { horizon, held_back: heldBack } = rows[0];
-  const events = rows.filter((row) => row.event_id != null).map((row) => toStoredEvent(row as StoredEventRow));
+  const found = rows.filter((row) => row.event_id != null);
+  const events = found.map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
-  if (!filtered || events.length === limit) return { events, position: last, horizon, heldBack };
+  // Cut by the budget once it is spent through the last row read (the next round finds out whether more follow).
+  const cutByBytes = maxBytes !== undefined && found.length > 0 && Number(found[found.length - 1].bytes_through) >= maxBytes;
+  const full = events.length === limit || cutByBytes;
+  if (!filtered || full) return { events, position: last, horizon, heldBack, full };
 
   // A filtered reader that got less than a full page has seen every matching row below the
   // horizon; move its position past the non-matching ones too, so it does not scan them again.
   // The horizon is passed in, not recomputed: rows below it are final, rows above it unread.
-  return { events, position: await tailPosition(sql, last, horizon), horizon, heldBack };
+  return { events, position: await tailPosition(sql, last, horizon), horizon, heldBack, full };
 }
 
 /** The last row below `horizon`, or `from` if that is further on. */

@@ -61,6 +61,12 @@ export interface ReadAllOptions {
   /** Events strictly after this position. */
   readonly after: LogPosition;
   readonly limit: number;
+  /**
+   * Also stop once the events read hold this many bytes of data (their stored size, as
+   * pg_column_size gives it). The first event is always read, whatever its size. Bounds a
+   * reader's memory where `limit` alone would not: records may be large.
+   */
+  readonly maxBytes?: number;
   /** Only these event types (the position still advances past others). */
   readonly types?: readonly string[];
 }
@@ -80,4 +86,6 @@ export interface ReadAllResult {
    * appended nothing), so a reader should look again soon rather than wait for a hint.
    */
   readonly heldBack: boolean;
+  /** The read stopped at `limit` or `maxBytes`: more events may follow at once. */
+  readonly full: boolean;
 }

@@ -52,6 +52,8 @@ export function startRelay(options: RelayOptions): Relay {
   const processor = startLogProcessor(options.store, options.db, {
     name,
     batchSize: options.batchSize ?? 1000,
+    // Records can be large (up to ASSAY_MAX_RECORD_BYTES each): bound a round's memory by bytes too.
+    batchBytes: 8 * 1024 * 1024,
     types: options.types,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     async handle(events) {
