@@ -16,5 +16,5 @@ export type { CodeSandboxOptions, CompiledCode } from './code/code-sandbox';
 export { ScoringFailureCode } from './worker/types';
 export type { RunMetric, ScoringHandlerDeps, ScoringLogger, ScoringOutcome } from './worker/types';
 // AI metrics: the LLM judge (@assay/llm) behind the scoring worker.
-export { classifyJudgeError, DEFAULT_JUDGE_MODEL, judgeAll, judgeRequest, planJudge } from './judge/judge-scoring';
+export { classifyJudgeError, DEFAULT_JUDGE_MODEL, judgeEach, judgeRequest, planJudge } from './judge/judge-scoring';
 export type { JudgePlan, JudgeService, Judged } from './judge/judge-scoring';

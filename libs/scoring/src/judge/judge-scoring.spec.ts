@@ -162,6 +162,30 @@ describe('AI metrics: the LLM judge in the scoring handler', () => {
     expect(sent[1].content).toMatch(/^Question: question \d+\nAnswer: answer \d+\nBe fair\.$/);
   });
 
+  it('stores and acks each record once its judge calls are answered, not at the slowest call of the batch', async () => {
+    let answerTheSlowOne!: () => void;
+    const slowCall = new Promise<void>((resolve) => (answerTheSlowOne = resolve));
+    stub.setBehaviour(async (request) => {
+      if (/question 0\n/.test(request.prompt)) await slowCall;
+      return stubReply.json({ score: 5, reasoning: 'ok' });
+    });
+    const { handle, recorded } = handler({ run9: [judgeMetric({ metricId: 'streamed' }), exact] });
+    const batch = Array.from({ length: 6 }, (_, i) => delivery('RecordAdded', record('run9', i)));
+    const done = handle(batch);
+
+    const deadline = Date.now() + 1_500;
+    while (!batch.slice(1).every((d) => d.settlements.length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batch.slice(1).map((d) => d.settlements)).toEqual(batch.slice(1).map(() => ['ack']));
+    expect(batch[0].settlements).toEqual([]); // its call is still out
+    expect(recorded.filter((o) => o.recordId !== 'run9-r0')).toHaveLength(10); // 5 records × 2 metrics
+    expect(recorded.filter((o) => o.recordId === 'run9-r0')).toEqual([]);
+
+    answerTheSlowOne();
+    await done;
+    expect(batch[0].settlements).toEqual(['ack']);
+    expect(recorded.filter((o) => o.recordId === 'run9-r0').map((o) => [o.metric.metricId, o.kind]).sort()).toEqual([['exact', 'score'], ['streamed', 'score']]);
+  });
+
   it('answers unchanged records from the judge cache (no model call); a re-score that bypasses it asks again, in its round', async () => {
     const metric = judgeMetric({ metricId: 'cached-metric' });
     const { handle, recorded } = handler({ run2: [metric] });

@@ -95,9 +95,10 @@ export function judgedFromCache(entry: JudgeCacheEntry): Judged {
 
 /**
  * Judges every request of a batch: cached answers read in one statement (unless bypassed), the
- * rest sent at once (the governor queues them). Each entry settles to a Judged or to the error.
+ * rest sent at once (the governor queues them). Resolves, once the cache was read, to one promise
+ * per request, settling to a Judged or to the error, each as soon as its own answer is in.
  */
-export async function judgeAll(service: JudgeService, requests: readonly JudgeRequest[]): Promise<PromiseSettledResult<Judged>[]> {
+export async function judgeEach(service: JudgeService, requests: readonly JudgeRequest[]): Promise<Promise<Judged>[]> {
   const keys = requests.map((request) => (request.cache && !request.cache.bypass ? service.judge.cacheKey(request) : undefined));
   let hits = new Map<string, JudgeCacheEntry>();
   const wanted = keys.filter((key): key is JudgeCacheKey => key !== undefined);
@@ -108,16 +109,14 @@ export async function judgeAll(service: JudgeService, requests: readonly JudgeRe
       hits = new Map(); // each judge() reads the cache itself then
     }
   }
-  return Promise.allSettled(
-    requests.map(async (request, i) => {
-      const key = keys[i];
-      const hit = key ? hits.get(cacheKeyString(key)) : undefined;
-      if (hit) return judgedFromCache(hit);
-      // Known to be a miss: ask the model without a second cache read (the answer is stored either way).
-      const ask = service.cache && key && request.cache ? { ...request, cache: { ...request.cache, bypass: true } } : request;
-      return judgedFromResult(await service.judge.judge(ask));
-    }),
-  );
+  return requests.map(async (request, i) => {
+    const key = keys[i];
+    const hit = key ? hits.get(cacheKeyString(key)) : undefined;
+    if (hit) return judgedFromCache(hit);
+    // Known to be a miss: ask the model without a second cache read (the answer is stored either way).
+    const ask = service.cache && key && request.cache ? { ...request, cache: { ...request.cache, bypass: true } } : request;
+    return judgedFromResult(await service.judge.judge(ask));
+  });
 }
 
 /** LLM codes that a later delivery may not meet again (the provider was down, slow or rate-limited). */

@@ -2,7 +2,7 @@ import type { BatchHandler, Delivery } from '@assay/bus';
 import { EventData, parseEvent, isAssayError, MetricSnapshot } from '@assay/contracts';
 import type { JudgeRequest } from '@assay/llm';
 import { CodeScoringFailure, sharedCodeSandbox } from '../code/code-sandbox';
-import { classifyJudgeError, judgeAll, judgeRequest } from '../judge/judge-scoring';
+import { classifyJudgeError, Judged, judgeEach, judgeRequest } from '../judge/judge-scoring';
 import { LruCache } from './lru-cache';
 import { errorMessage, isDeterministic, MetricPlan, planRun, RunPlan } from './run-plan';
 import { ScoringFailureCode, ScoringHandlerDeps, ScoringOutcome } from './types';
@@ -50,6 +50,8 @@ interface Totals {
 const IDS_LOGGED = 10;
 /** Scoring yields to the event loop this often, so the bus's acks and heartbeats are not starved. */
 const YIELD_EVERY_MS = 25;
+/** While judge calls come back, records whose calls are all answered are stored (and acked) this often. */
+const STORE_EVERY_MS = 250;
 
 /**
  * The scoring worker's logic, as a bus batch handler for RecordAdded deliveries. Per batch: every
@@ -206,34 +208,10 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
         }
         await breathe();
       }
-      if (judgeTasks.length > 0) await judgeBatch(judgeTasks);
-
-      // 4. Store every outcome of the batch at once, then ack. A record whose judge could not be
-      // reached keeps the outcomes it has (so they are not asked for again) and is retried.
-      const ready = items.filter((item) => !item.error);
-      const partial = items.filter((item) => item.error && item.judgePending && item.outcomes.length > 0);
-      if (ready.length + partial.length > 0) {
-        try {
-          await deps.recordOutcomes([...ready, ...partial].flatMap((item) => item.outcomes));
-          for (const item of ready) ack(item);
-        } catch (error) {
-          if (ready.length + partial.length > 1 && isDeterministic(error)) {
-            // A rejection that the same outcomes would meet again: find the delivery it comes from
-            // instead of failing the whole batch on every redelivery.
-            logger.warn({ batchSize: ready.length, ...errorFields(error) }, 'recording the batch was rejected: recording its records one by one');
-            for (const item of [...ready, ...partial]) {
-              try {
-                await deps.recordOutcomes(item.outcomes);
-                if (!item.error) ack(item);
-              } catch (itemError) {
-                item.error = itemError;
-              }
-            }
-          } else {
-            for (const item of ready) item.error = error;
-          }
-        }
-      }
+      // 4. Store the outcomes, then ack: a batch without judge calls at once, in one call; with
+      // judge calls, records as their calls are answered (see judgeAndStore).
+      if (judgeTasks.length === 0) await storeAndAck(items);
+      else await judgeAndStore(judgeTasks);
 
       // 5. Retry what failed, or record why it will not be retried.
       await retryOrGiveUp(items.filter((item) => item.error && !settled.has(item.delivery)));
@@ -252,6 +230,83 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     }
 
     report(batch.length, counts, now() - startedAt);
+
+    /**
+     * Stores the outcomes of `group` with one recordOutcomes call and acks its records. A record
+     * whose judge could not be reached keeps the outcomes it has (so they are not asked for again)
+     * and is left with its error, for retryOrGiveUp. Never throws.
+     */
+    async function storeAndAck(group: readonly Item[]): Promise<void> {
+      const ready = group.filter((item) => !item.error && !settled.has(item.delivery));
+      const partial = group.filter((item) => item.error && item.judgePending && item.outcomes.length > 0);
+      if (ready.length + partial.length === 0) return;
+      try {
+        await deps.recordOutcomes([...ready, ...partial].flatMap((item) => item.outcomes));
+        for (const item of ready) ack(item);
+      } catch (error) {
+        if (ready.length + partial.length > 1 && isDeterministic(error)) {
+          // A rejection that the same outcomes would meet again: find the delivery it comes from
+          // instead of failing the whole group on every redelivery.
+          logger.warn({ batchSize: ready.length, ...errorFields(error) }, 'recording the batch was rejected: recording its records one by one');
+          for (const item of [...ready, ...partial]) {
+            try {
+              await deps.recordOutcomes(item.outcomes);
+              if (!item.error) ack(item);
+            } catch (itemError) {
+              item.error = itemError;
+            }
+          }
+        } else {
+          for (const item of ready) item.error = error;
+        }
+      }
+    }
+
+    /**
+     * Makes the batch's judge calls together (the governor bounds them) and stores records as
+     * their calls are answered, at most every STORE_EVERY_MS, instead of all at the slowest call:
+     * scores show up as they come, and one call waiting out a Retry-After holds only its record.
+     * Records the batch judged nothing for go with the first group.
+     */
+    async function judgeAndStore(tasks: readonly JudgeTask[]): Promise<void> {
+      const callsLeft = new Map<Item, number>();
+      for (const task of tasks) callsLeft.set(task.item, (callsLeft.get(task.item) ?? 0) + 1);
+      let group: Item[] = items.filter((item) => !callsLeft.has(item));
+      let stored = Promise.resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const storeGroup = () => {
+        clearTimeout(timer);
+        timer = undefined;
+        const next = group;
+        group = [];
+        if (next.length > 0) stored = stored.then(() => storeAndAck(next));
+      };
+      const whenAnswered = (item: Item) => {
+        const left = callsLeft.get(item)! - 1;
+        callsLeft.set(item, left);
+        if (left > 0) return;
+        group.push(item);
+        timer ??= setTimeout(storeGroup, STORE_EVERY_MS);
+      };
+      const pending = { count: 0, first: undefined as unknown };
+      try {
+        const calls = await judgeEach(deps.judge!, tasks.map((task) => task.request));
+        await Promise.all(
+          calls.map((call, i) =>
+            call.then(
+              (judged) => fileJudged(tasks[i], { status: 'fulfilled', value: judged }, pending),
+              (reason: unknown) => fileJudged(tasks[i], { status: 'rejected', reason }, pending),
+            ).then(() => whenAnswered(tasks[i].item)),
+          ),
+        );
+      } finally {
+        storeGroup();
+        await stored;
+      }
+      if (pending.count > 0) {
+        logger.warn({ pending: pending.count, calls: tasks.length, ...errorFields(pending.first) }, 'judge calls failed for now (provider unreachable or rate limited): their records are retried later');
+      }
+    }
 
     async function retryOrGiveUp(failed: Item[]): Promise<void> {
       if (failed.length === 0) return;
@@ -415,44 +470,35 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
   }
 
   /**
-   * Makes the batch's judge calls together (the governor bounds them) and files each answer as the
-   * record's score, a final failure (malformed answers, a refused request: ScoringFailed with the
-   * reason), or a pending one: the provider could not be reached within the client's retries, so
-   * the delivery is retried later, unless this is its last delivery, when the failure is recorded.
+   * Files one judge answer as the record's score, a final failure (malformed answers, a refused
+   * request: ScoringFailed with the reason), or a pending one: the provider could not be reached
+   * within the client's retries, so the delivery is retried later, unless this is its last
+   * delivery, when the failure is recorded.
    */
-  async function judgeBatch(tasks: readonly JudgeTask[]): Promise<void> {
-    const settledResults = await judgeAll(deps.judge!, tasks.map((task) => task.request));
-    let pending = 0;
-    let firstPending: unknown;
-    settledResults.forEach((result, i) => {
-      const { item, plan } = tasks[i];
-      const { metric } = plan;
-      const { runId, recordId } = item.ids!;
-      const round = roundOf(item.plan!, metric);
-      const attempts = Math.max(1, item.delivery.deliveryCount);
-      const inRound = round ? { round } : {};
-      if (result.status === 'fulfilled') {
-        const { value, reasoning, judge } = result.value;
-        item.outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning, judge, ...inRound });
-        return;
-      }
-      const failure = classifyJudgeError(result.reason, metric);
-      if (failure.final) {
-        item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason: failure.reason, attempts, ...inRound, ...(failure.judge ? { judge: failure.judge } : {}) });
-      } else if (item.delivery.deliveryCount >= maxDeliver) {
-        const reason =
-          `metric "${metric.name}" (v${metric.version}): ${errorMessage(failure.error)} ` +
-          `Gave up after ${item.delivery.deliveryCount} deliveries of the record, each with the LLM client's own retries. Once the provider answers again, re-score the run (rescoreRun).`;
-        item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason, attempts, ...inRound });
-      } else {
-        pending++;
-        firstPending ??= failure.error;
-        item.judgePending = true;
-        item.error ??= failure.error;
-      }
-    });
-    if (pending > 0) {
-      logger.warn({ pending, calls: tasks.length, ...errorFields(firstPending) }, 'judge calls failed for now (provider unreachable or rate limited): their records are retried later');
+  function fileJudged({ item, plan }: JudgeTask, result: PromiseSettledResult<Judged>, pending: { count: number; first: unknown }): void {
+    const { metric } = plan;
+    const { runId, recordId } = item.ids!;
+    const round = roundOf(item.plan!, metric);
+    const attempts = Math.max(1, item.delivery.deliveryCount);
+    const inRound = round ? { round } : {};
+    if (result.status === 'fulfilled') {
+      const { value, reasoning, judge } = result.value;
+      item.outcomes.push({ kind: 'score', runId, recordId, metric, value, reasoning, judge, ...inRound });
+      return;
+    }
+    const failure = classifyJudgeError(result.reason, metric);
+    if (failure.final) {
+      item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason: failure.reason, attempts, ...inRound, ...(failure.judge ? { judge: failure.judge } : {}) });
+    } else if (item.delivery.deliveryCount >= maxDeliver) {
+      const reason =
+        `metric "${metric.name}" (v${metric.version}): ${errorMessage(failure.error)} ` +
+        `Gave up after ${item.delivery.deliveryCount} deliveries of the record, each with the LLM client's own retries. Once the provider answers again, re-score the run (rescoreRun).`;
+      item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason, attempts, ...inRound });
+    } else {
+      pending.count++;
+      pending.first ??= failure.error;
+      item.judgePending = true;
+      item.error ??= failure.error;
     }
   }
 
