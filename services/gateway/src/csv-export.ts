@@ -20,7 +20,8 @@ import { runNotFound, visibleTo } from './auth/scoped';
  * quote (doubled inside) or a line break. `?bom=1` prefixes a UTF-8 byte-order mark for Excel.
  *
  * Columns: record_id, testcase_id, inputs, outputs, expected, then for each metric of the run, in
- * run order: `<name>.value`, `<name>.passed`, `<name>.reasoning`.
+ * run order: `<name>.value`, `<name>.passed`, `<name>.reasoning`, and for a HUMAN metric also
+ * `<name>.scored_by`: the id of the API key that submitted (or last corrected) the score.
  * - inputs / outputs / expected: the value as JSON text (a number is written as the number);
  *   empty when null or absent.
  * - `<name>.value`: the score as a number; `<name>.passed`: true / false; both empty when the
@@ -74,7 +75,10 @@ export class CsvExportController {
 
     const metrics = run.metrics;
     const header = ['record_id', 'testcase_id', 'inputs', 'outputs', 'expected'];
-    for (const m of metrics) header.push(`${m.name}.value`, `${m.name}.passed`, `${m.name}.reasoning`);
+    for (const m of metrics) {
+      header.push(`${m.name}.value`, `${m.name}.passed`, `${m.name}.reasoning`);
+      if (m.evalType === 'HUMAN') header.push(`${m.name}.scored_by`);
+    }
 
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
@@ -125,14 +129,16 @@ export function toRow(record: RecordView, metrics: readonly RunMetricRef[]): unk
   const row: unknown[] = [record.id, record.testcaseId ?? null, jsonCell(record.inputs), jsonCell(record.outputs), jsonCell(record.expected)];
   for (const metric of metrics) {
     const score = pickScore(record.scores, metric);
+    const human = metric.evalType === 'HUMAN';
     if (!score) {
-      row.push(null, null, null);
+      row.push(null, null, null, ...(human ? [null] : []));
       continue;
     }
     row.push(
       score.value ?? null,
       score.passed === null || score.passed === undefined ? null : String(score.passed),
       score.reasoning ?? (score.error ? `error ${score.error.code}: ${score.error.reason}` : null),
+      ...(human ? [score.scoredBy ?? null] : []),
     );
   }
   return row;

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { parse } from 'csv-parse/sync';
 import { startAccessProjections } from '@assay/access';
 import { Backend, connectBackend } from '@assay/backend';
 import type { LogProcessor } from '@assay/event-store';
@@ -132,6 +133,13 @@ describe('gateway: human review', () => {
       { metricId: exact.id, count: 3, passed: 3, passRate: 1, mean: 1 },
     ]);
     expect(after.records.edges[0].node.scores).toContainEqual({ metricId: tone.id, value: 3, passed: false, reasoning: 'looked at 0', source: 'HUMAN', scoredBy: keys.a.id });
+    // The CSV export says who scored each human score (automatic metrics have no such column).
+    const csv = await fetch(`${base}/runs/${run.id}/export.csv`, { headers: { authorization: `Bearer ${keys.a.key}` } });
+    const [header, ...rows]: string[][] = parse(await csv.text());
+    expect(header.filter((column) => column.endsWith('.scored_by'))).toEqual([`${tone.name}.scored_by`]);
+    const scoredBy = header.indexOf(`${tone.name}.scored_by`);
+    expect(header[scoredBy - 3]).toBe(`${tone.name}.value`);
+    expect(rows.map((row) => row[scoredBy])).toEqual([keys.a.id, keys.a.id, keys.a.id]);
     expect(ok(await queue(keys.a.key, projects.a, tone.id)).reviewQueue).toEqual({ totalCount: 0, pageInfo: { endCursor: null, hasNextPage: false }, edges: [] });
   });
 
