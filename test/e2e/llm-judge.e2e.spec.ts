@@ -5,7 +5,7 @@ import { OpenAIStub, startOpenAIStub, stubOutage, StubRequest, stubReply } from 
 import { gql } from '../support/graphql-client';
 import { addRecordsInBatches } from '../support/run-flow';
 import { waitForStatus } from '../support/run-checks';
-import { ServiceStack, startServiceStack, waitFor } from '../support/service-stack';
+import { ServiceStack, startScoringProcess, startServiceStack, waitFor } from '../support/service-stack';
 
 /**
  * AI metrics end to end (issue 4): the service stack as separate processes (two scoring
@@ -49,8 +49,7 @@ describe('AI metrics with an LLM judge, end to end', () => {
         SCORING_MAX_DELIVER: '10',
       },
     });
-    const second = stack.start('scoring', { OPENAI_API_KEY: 'scoring-2', LOG_LEVEL: 'info', ASSAY_LOG_LEVEL: 'info' });
-    await waitFor(async () => second.output.join('').includes('scoring worker consuming'), 30_000, () => stack.logs());
+    await startScoringProcess(stack, { OPENAI_API_KEY: 'scoring-2' });
     ({ createProject: { id: projectId } } = await gql(stack.httpUrl, 'mutation { createProject(input: { name: "judges" }) { id } }'));
   }, 90_000);
 

@@ -97,6 +97,17 @@ export async function startServiceStack(options: { scoringProcesses?: number; en
   return stack;
 }
 
+/**
+ * Starts one more scoring process with its own environment (e.g. an OPENAI_API_KEY the OpenAI stub
+ * can tell apart) and waits until it has started: its scoring and execution workers consuming.
+ * It logs at info level, where it says so.
+ */
+export async function startScoringProcess(stack: ServiceStack, extraEnv: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const proc = stack.start('scoring', { LOG_LEVEL: 'info', ASSAY_LOG_LEVEL: 'info', ...extraEnv });
+  await waitFor(async () => proc.output.join('').includes('scoring service started'), timeoutMs, () => stack.logs());
+  return proc;
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
