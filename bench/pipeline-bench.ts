@@ -24,10 +24,12 @@ async function main() {
   const batch = env('BENCH_BATCH', 1000);
   const concurrency = env('BENCH_CONCURRENCY', 4);
   const scoringProcesses = env('BENCH_SCORING', 2);
+  // BENCH_SEPARATE_RELAY=1: the relay in a runs process of its own (ASSAY_RUNS_ROLES).
+  const separateRelay = process.env.BENCH_SEPARATE_RELAY === '1';
   const out = process.env.BENCH_OUT ?? join(__dirname, 'results', 'pipeline-latest.json');
 
   console.log(`starting the service stack (${scoringProcesses} scoring processes)…`);
-  const stack = await startServiceStack({ scoringProcesses });
+  const stack = await startServiceStack({ scoringProcesses, separateRelay });
   try {
     const { run } = await createRunWithTwoMetrics(stack.httpUrl, 'bench');
     const client = wsClient(stack.wsUrl);
@@ -79,7 +81,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-      config: { records: total, metrics: 2, batch, concurrency, scoringProcesses },
+      config: { records: total, metrics: 2, batch, concurrency, scoringProcesses, separateRelay },
       ingest: {
         seconds: round(ingestSeconds),
         recordsPerSecond: Math.round(total / ingestSeconds),

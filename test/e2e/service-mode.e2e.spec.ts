@@ -6,13 +6,15 @@ import { ServiceStack, startServiceStack } from '../support/service-stack';
 
 /**
  * The three services as separate processes over real NATS JetStream and PostgreSQL, driven
- * through the public API exactly as a team's SDK or CI job would.
+ * through the public API exactly as a team's SDK or CI job would. The runs service is split as a
+ * busy installation runs it (ASSAY_RUNS_ROLES): one process projects, another relays; the other
+ * e2e specs run it whole.
  */
 describe('service mode, end to end', () => {
   let stack: ServiceStack;
 
   beforeAll(async () => {
-    stack = await startServiceStack({ scoringProcesses: 2 });
+    stack = await startServiceStack({ scoringProcesses: 2, separateRelay: true });
   }, 90_000);
 
   afterAll(async () => {

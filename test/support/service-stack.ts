@@ -36,7 +36,14 @@ export interface ServiceStack {
  * (`npm run start:*` entry points) on a fresh database and their own JetStream stream on the
  * test NATS server, so stacks never see each other's events.
  */
-export async function startServiceStack(options: { scoringProcesses?: number; env?: Record<string, string> } = {}): Promise<ServiceStack> {
+export async function startServiceStack(
+  options: {
+    scoringProcesses?: number;
+    /** Run the relay in a runs process of its own (ASSAY_RUNS_ROLES), beside one for projections and the reconciler. */
+    separateRelay?: boolean;
+    env?: Record<string, string>;
+  } = {},
+): Promise<ServiceStack> {
   const database = await createTestDatabase('assay_e2e');
   const prefix = uniqueBusPrefix('e2e');
   const port = await freePort();
@@ -69,7 +76,12 @@ export async function startServiceStack(options: { scoringProcesses?: number; en
   };
 
   // runs first: it migrates the database and creates the stream before the others need them.
-  start('runs');
+  if (options.separateRelay) {
+    start('runs', { ASSAY_RUNS_ROLES: 'projections,reconcile' });
+    start('runs', { ASSAY_RUNS_ROLES: 'relay' });
+  } else {
+    start('runs');
+  }
   for (let i = 0; i < (options.scoringProcesses ?? 1); i++) start('scoring');
   start('gateway');
 

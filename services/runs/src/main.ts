@@ -8,6 +8,7 @@ import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { RunsModule } from './runs.module';
+import { runsRoles } from './runs-roles';
 
 /** The runs service as its own process: projections and the relay to JetStream. */
 async function main(): Promise<void> {
@@ -16,14 +17,16 @@ async function main(): Promise<void> {
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
   const reconcileIntervalMs = intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000);
+  const roles = runsRoles(process.env);
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({
       db: backend.db,
       store: backend.store,
       bus,
-      startRelay: () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }),
+      project: roles.has('projections'),
+      startRelay: roles.has('relay') ? () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }) : undefined,
       // ASSAY_RECONCILE_INTERVAL_MS=0 turns the sweep off.
-      startReconciler: reconcileIntervalMs === 0 ? undefined : () => {
+      startReconciler: reconcileIntervalMs === 0 || !roles.has('reconcile') ? undefined : () => {
         const sweep = {
           db: backend.db,
           store: backend.store,

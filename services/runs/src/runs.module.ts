@@ -20,6 +20,8 @@ export interface RunsModuleOptions {
   readonly startRelay?: () => LogProcessor;
   /** Sweeps for records left unscored (service mode: republishes them to JetStream). */
   readonly startReconciler?: () => { stop(): Promise<void> };
+  /** Whether this process projects the read models (default true; a relay-only process does not). */
+  readonly project?: boolean;
 }
 
 export const RUNS_OPTIONS = Symbol('RUNS_OPTIONS');
@@ -37,13 +39,15 @@ export class RunsProcessors implements OnApplicationBootstrap, BeforeApplication
   constructor(@Inject(RUNS_OPTIONS) private readonly options: RunsModuleOptions) {}
 
   onApplicationBootstrap(): void {
-    const { db, store, bus, startRelay, startReconciler } = this.options;
-    this.running.push(startRunProjections({ db, store, bus }));
-    this.running.push(startAccessProjections({ db, store }));
-    this.running.push(startTestsetProjections({ db, store }), startSystemProjections({ db, store }));
+    const { db, store, bus, startRelay, startReconciler, project = true } = this.options;
+    if (project) {
+      this.running.push(startRunProjections({ db, store, bus }));
+      this.running.push(startAccessProjections({ db, store }));
+      this.running.push(startTestsetProjections({ db, store }), startSystemProjections({ db, store }));
+    }
     if (startRelay) this.running.push(startRelay());
     if (startReconciler) this.running.push(startReconciler());
-    this.logger.info({ relay: Boolean(startRelay) }, 'runs service following the event log');
+    this.logger.info({ projections: project, relay: Boolean(startRelay), reconciler: Boolean(startReconciler) }, 'runs service following the event log');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
