@@ -104,7 +104,7 @@ async function main() {
     const statements = counted.reduce((sum, c) => sum + c.statements, 0);
     const atStub = stub.requests.reduce((sum, r) => sum + (r.respondedAt! - r.arrivedAt), 0) / 1000;
     const timings: Record<string, { count: number; p50ms: number; p99ms: number }> = {};
-    for (const kind of ['acquire', 'release']) {
+    for (const kind of ['acquire', 'release', 'release_to', 'waiting']) {
       const all = counted.flatMap((c) => c.timings.get(kind) ?? []);
       timings[kind] = { count: all.length, p50ms: percentile(all, 0.5), p99ms: percentile(all, 0.99) };
     }

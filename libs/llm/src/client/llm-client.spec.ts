@@ -56,6 +56,23 @@ describe('LlmClient with the shared rate governor', () => {
     expect(held).toBe(0);
   });
 
+  it('hands a freed slot to the next caller of the same process only up to its fair share: a second process gets its half', async () => {
+    env.stub.setBehaviour(() => stubReply.answer('ok', { latencyMs: { min: 50, max: 50 } }));
+    const [a, b] = await env.clients({ name: 'fair-share', maxConcurrency: 4 });
+    let aLastDoneAt = 0;
+    const aCalls = Array.from({ length: 60 }, (_, i) => ask(a, 'fair-share', `a-${i}`).then(() => void (aLastDoneAt = Date.now())));
+    // A holds every slot and has many callers queued before B asks for any.
+    while (env.stub.requests.length < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    let bLastDoneAt = 0;
+    const bCalls = Array.from({ length: 8 }, (_, i) => ask(b, 'fair-share', `b-${i}`).then(() => void (bLastDoneAt = Date.now())));
+    await Promise.all([...aCalls, ...bCalls]);
+
+    // Handing every freed slot to A's next caller would leave B waiting until A's queue is empty.
+    expect(bLastDoneAt).toBeLessThan(aLastDoneAt);
+    expect(env.stub.maxInFlightSeen).toBeLessThanOrEqual(4);
+    expect(env.stub.requests).toHaveLength(68);
+  });
+
   it('honours a 429 Retry-After for every process: no request reaches the provider before the time said', async () => {
     const [a, b] = await env.clients({ name: 'retry-after' });
     env.stub.setBehaviour(stubSequence([stubReply.rateLimited({ retryAfterSeconds: 1 })]));

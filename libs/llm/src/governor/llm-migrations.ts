@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@assay/database';
 import { Migration } from '@mikro-orm/migrations';
+import { Migration20261202LlmHandover } from './llm-handover-migration';
 
 /**
  * Tables and functions of the LLM rate governor and the judge-result cache.
@@ -188,4 +189,7 @@ export class Migration20261201Llm extends Migration {
 }
 
 /** Add to the service's migration list (libs/backend) after the event store's. */
-export const llmMigrations: readonly MigrationObject[] = [{ name: 'Migration20261201Llm', class: Migration20261201Llm }];
+export const llmMigrations: readonly MigrationObject[] = [
+  { name: 'Migration20261201Llm', class: Migration20261201Llm },
+  { name: 'Migration20261202LlmHandover', class: Migration20261202LlmHandover },
+];

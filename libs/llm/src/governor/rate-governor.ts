@@ -39,6 +39,8 @@ const MAX_BATCH = 64;
 const POLL_MIN_MS = 200;
 const POLL_MAX_MS = 400;
 const DB_RETRY_DELAYS_MS = [100, 300, 1_000];
+/** How often a process with callers and no free slot renews its "waiting" mark (it lasts 2 s). */
+const SAY_WAITING_EVERY_MS = 1_000;
 
 interface Waiter {
   readonly holder: string;
@@ -61,8 +63,10 @@ interface Waiter {
  * costs one round trip, not N. When every slot is taken the loop sleeps until a release: its own
  * (in-process), another process's (NOTIFY `assay_llm_released`), or a jittered 200–400 ms poll
  * that also finds leases left behind by a crashed process. When a pause or a bucket says "not
- * before t", it sleeps until t. Per call that is one acquire and one release statement, plus
- * the odd acquire that finds the slot already taken by another process.
+ * before t", it sleeps until t. A release with callers of this process waiting hands the slot
+ * straight to the first of them in the same statement (within the process's fair share, see
+ * llm-handover-migration.ts), so under load a call costs one statement, not an acquire and a
+ * release.
  */
 export class RateGovernor {
   private readonly keys = new Map<string, KeyQueue>();
@@ -118,10 +122,22 @@ export class RateGovernor {
     });
   }
 
-  /** Gives the slot back (and settles tokens, sets a pause). Never throws: a lost release ends with the lease. */
+  /**
+   * Gives the slot back (and settles tokens, sets a pause). Never throws: a lost release ends with
+   * the lease. When a caller of this process is waiting for the key, the slot goes straight to it
+   * in the same statement, if the limits and the process's fair share allow (see
+   * llm-handover-migration.ts); otherwise it is freed for everyone.
+   */
   async release(lease: Lease, options: ReleaseOptions = {}): Promise<void> {
     const tokenDelta = Math.round((options.usedTokens ?? 0) - lease.estimatedTokens);
     const pauseMs = Math.max(0, Math.ceil(options.pauseMs ?? 0));
+    const queue = this.keys.get(lease.governorKey);
+    const next = pauseMs === 0 ? queue?.takeNext() : undefined;
+    if (next) {
+      const handed = await this.handOver(lease, tokenDelta, next);
+      if (!handed) queue!.putBack(next);
+      return;
+    }
     try {
       await this.db.query('select assay_llm_release($1, $2, $3, $4, $5, $6)', [
         lease.governorKey,
@@ -136,6 +152,38 @@ export class RateGovernor {
     }
     // Our own NOTIFY is ignored (see onNotify): wake our waiters now, without the round trip.
     this.keys.get(lease.governorKey)?.wake();
+  }
+
+  /**
+   * One statement: settle `lease` and give its slot to `next`, or free it. True when `next` got
+   * the slot (or the slot was given back because `next` no longer wanted it).
+   */
+  private async handOver(lease: Lease, tokenDelta: number, next: Waiter): Promise<boolean> {
+    const { governorKey, slot } = lease;
+    try {
+      const [{ handed }] = await this.db.query<{ handed: boolean }>('select assay_llm_release_to($1, $2, $3, $4, 0, $5, $6, $7, $8) as handed', [
+        governorKey,
+        slot,
+        lease.holder,
+        tokenDelta,
+        `${governorKey}\n${this.processToken}`,
+        next.holder,
+        next.tokens,
+        next.leaseMs,
+      ]);
+      if (!handed) return false;
+    } catch (error) {
+      warn('could not release an LLM slot; it comes back when its lease ends', error, { governorKey, slot });
+      return false;
+    }
+    const granted: Lease = { governorKey, slot, holder: next.holder, estimatedTokens: next.tokens, grantedAt: Date.now() };
+    if (next.settled) {
+      // Aborted, or granted a slot by the acquire loop, while the statement ran: this one goes on.
+      await this.release(granted);
+      return true;
+    }
+    settle(next, () => next.resolve(granted));
+    return true;
   }
 
   /** Rejects queued waiters; held leases are not released (they end with their leases or their callers' releases). */
@@ -154,7 +202,7 @@ export class RateGovernor {
   private queue(key: string): KeyQueue {
     let queue = this.keys.get(key);
     if (!queue) {
-      queue = new KeyQueue(key, this.db, async () => {
+      queue = new KeyQueue(key, this.processToken, this.db, async () => {
         // The governor tables are unlogged: a database crash empties them. Put our limits back.
         const limits = this.limits.get(key);
         if (limits) await this.configure(key, limits);
@@ -184,14 +232,35 @@ class KeyQueue {
   private wakeUp: (() => void) | undefined;
   private closed = false;
 
+  /** When this process last told the others it is waiting for a slot (assay_llm_waiting). */
+  private saidWaitingAt = 0;
+
   constructor(
     private readonly key: string,
+    private readonly processToken: string,
     private readonly db: Sql,
     private readonly reconfigure: () => Promise<void>,
   ) {}
 
   get size(): number {
     return this.waiters.length;
+  }
+
+  /** The first caller still waiting, taken out of the queue (for a hand-over). */
+  takeNext(): Waiter | undefined {
+    while (this.waiters.length > 0) {
+      const waiter = this.waiters.shift()!;
+      if (!waiter.settled) return waiter;
+    }
+    return undefined;
+  }
+
+  /** A caller `takeNext` took and could not be given a slot: first in line again. */
+  putBack(waiter: Waiter): void {
+    if (waiter.settled || this.closed) return;
+    this.waiters.unshift(waiter);
+    if (!this.running) void this.run();
+    else this.wake();
   }
 
   push(waiter: Waiter): void {
@@ -269,9 +338,15 @@ class KeyQueue {
         if (waitMs > 0) {
           // A pause or an empty bucket: nothing can be granted before then, whatever is released.
           await this.sleep(waitMs + Math.random() * Math.min(50, waitMs * 0.1), false);
-        } else if (generation === this.wakeGeneration) {
-          // Every slot is taken: wait for a release (or poll, for leases that ran out).
-          await this.sleep(POLL_MIN_MS + Math.random() * (POLL_MAX_MS - POLL_MIN_MS), true);
+        } else {
+          // Every slot is taken. Say so (at most once a second), so that processes holding slots
+          // leave this one its share instead of handing theirs over among their own callers.
+          if (Date.now() - this.saidWaitingAt >= SAY_WAITING_EVERY_MS) {
+            this.saidWaitingAt = Date.now();
+            await this.db.query('select assay_llm_waiting($1, $2)', [this.key, this.processToken]).catch(() => undefined);
+          }
+          // Wait for a release (or poll, for leases that ran out).
+          if (generation === this.wakeGeneration) await this.sleep(POLL_MIN_MS + Math.random() * (POLL_MAX_MS - POLL_MIN_MS), true);
         }
       }
     } finally {
