@@ -21,6 +21,8 @@ export const kickoffKeyStreamId = (projectId: string, idempotencyKey: string) =>
 export const MAX_TRIALS = 100;
 /** Most executions (testcases × trials) one kickoff may schedule. */
 export const MAX_KICKOFF_EXECUTIONS = 100_000;
+/** Most bytes of testcases (as JSON) one kickoff holds in memory and stores at once. */
+export const MAX_KICKOFF_BYTES = 256 * 2 ** 20;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 /** Executions per ExecutionsScheduled event: the unit a worker takes (and retries) at once. */
 export const EXECUTIONS_PER_BATCH = 32;

@@ -1,5 +1,5 @@
 import { AssayError } from '@assay/contracts';
-import { CompiledPromptSystem, compilePromptSystem, KickoffTestcase, MAX_KICKOFF_EXECUTIONS } from '@assay/domain';
+import { CompiledPromptSystem, compilePromptSystem, KickoffTestcase, MAX_KICKOFF_BYTES, MAX_KICKOFF_EXECUTIONS } from '@assay/domain';
 import type { ExecutionTarget } from '../types';
 
 /**
@@ -39,7 +39,12 @@ export const systemVersionNotFound = (systemVersionId: string) =>
  * Checks and resolves what to execute: the prompt system (compiled: templates checked once) and
  * the testcases. Objects of another project are refused exactly as missing ones.
  */
-export async function resolveTarget(catalog: ExecutionCatalog, target: ExecutionTarget, options: { maxTestcases?: number; trials?: number } = {}): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  catalog: ExecutionCatalog,
+  target: ExecutionTarget,
+  options: { maxTestcases?: number; maxBytes?: number; trials?: number } = {},
+): Promise<ResolvedTarget> {
+  const maxBytes = options.maxBytes ?? MAX_KICKOFF_BYTES;
   const { projectId } = target;
   const hasConfig = target.config !== undefined && target.config !== null;
   if (Boolean(target.systemVersionId) === hasConfig) {
@@ -87,8 +92,20 @@ export async function resolveTarget(catalog: ExecutionCatalog, target: Execution
     } else {
       if (testset.numTestcases > limit) throw tooMany(testset.numTestcases);
       testcases = [];
+      // The kickoff holds the testcases in memory and stores them in one transaction (so it is
+      // atomic): bound their bytes as well as their number.
+      let bytes = 0;
       for await (const t of catalog.testcases(testsetId)) {
-        testcases.push({ key: t.id, testcaseId: t.id, inputs: t.inputs ?? {}, expected: t.expected ?? null });
+        const testcase = { key: t.id, testcaseId: t.id, inputs: t.inputs ?? {}, expected: t.expected ?? null };
+        bytes += Buffer.byteLength(JSON.stringify(testcase));
+        if (bytes > maxBytes) {
+          throw new AssayError(
+            'BAD_USER_INPUT',
+            `The testset's testcases hold more than ${Math.round(maxBytes / 2 ** 20)} MiB, more than one kickoff runs: pick some with testcaseIds and run the rest in another kickoff.`,
+            { maxBytes, testsetId },
+          );
+        }
+        testcases.push(testcase);
         if (testcases.length > limit) throw tooMany(testcases.length);
       }
       if (testcases.length === 0) {
