@@ -121,6 +121,9 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
   const round = (): Promise<RoundOutcome<R>> =>
     db.transaction(async (tx) => {
       const [{ locked }] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [lock.namespace, lock.id]);
+      // A statement of its own, after the lock: its snapshot then includes the commit of the
+      // replica that held the lock before. Read in the lock's statement, it could predate that
+      // commit and hand this replica the batch the other one just handled.
       const saved = await store.loadCheckpoint(name, tx);
       // Past the saved checkpoint, this process may already know the log holds nothing for it.
       const from = skippedTo && comparePositions(skippedTo, saved) > 0 ? skippedTo : saved;
