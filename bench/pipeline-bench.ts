@@ -3,6 +3,7 @@
  * processes over real PostgreSQL and NATS JetStream), fed N records through GraphQL.
  *
  *   BENCH_RECORDS (20000)  BENCH_BATCH (1000)  BENCH_CONCURRENCY (4 addRecords calls in flight)
+ *   BENCH_RATE (unset: as fast as the calls in flight allow; else records/s: call n starts at n × batch ÷ rate)
  *   BENCH_SCORING (2 scoring processes)  BENCH_OUT (bench/results/pipeline-latest.json)
  *
  * Prints and saves: records/s ingested (committed: each addRecords call returns after its
@@ -23,6 +24,7 @@ async function main() {
   const total = env('BENCH_RECORDS', 20_000);
   const batch = env('BENCH_BATCH', 1000);
   const concurrency = env('BENCH_CONCURRENCY', 4);
+  const rate = process.env.BENCH_RATE ? env('BENCH_RATE', 0) : null;
   const scoringProcesses = env('BENCH_SCORING', 2);
   // BENCH_SEPARATE_RELAY=1: the relay in a runs process of its own (ASSAY_RUNS_ROLES).
   const separateRelay = process.env.BENCH_SEPARATE_RELAY === '1';
@@ -49,14 +51,20 @@ async function main() {
       bodies.push(JSON.stringify({ query: 'mutation ($r: ID!, $records: [RecordInput!]!) { addRecords(runId: $r, records: $records) { id } }', variables: { r: run.id, records } }));
     }
 
-    console.log(`adding ${total} records in batches of ${batch}, ${concurrency} calls in flight…`);
+    console.log(`adding ${total} records in batches of ${batch}, ${concurrency} calls in flight${rate ? `, paced at ${rate} records/s` : ''}…`);
     const started = performance.now();
     let next = 0;
     const callTimes: number[] = [];
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < bodies.length) {
-          const body = bodies[next++];
+          const n = next++;
+          const body = bodies[n];
+          if (rate) {
+            // Paced: call n is due at n × batch ÷ rate seconds (a late call goes at once).
+            const due = started + (n * batch * 1000) / rate;
+            if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+          }
           const t0 = performance.now();
           const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body });
           const json = (await res.json()) as { errors?: unknown[] };
@@ -81,7 +89,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-      config: { records: total, metrics: 2, batch, concurrency, scoringProcesses, separateRelay },
+      config: { records: total, metrics: 2, batch, concurrency, rate, scoringProcesses, separateRelay },
       ingest: {
         seconds: round(ingestSeconds),
         recordsPerSecond: Math.round(total / ingestSeconds),
