@@ -232,6 +232,8 @@ class KeyQueue {
   private wakeUp: (() => void) | undefined;
   private closed = false;
 
+  /** Why the queue was closed: what a caller put back after that is told. */
+  private closedBy: Error | undefined;
   /** When this process last told the others it is waiting for a slot (assay_llm_waiting). */
   private saidWaitingAt = 0;
 
@@ -257,7 +259,8 @@ class KeyQueue {
 
   /** A caller `takeNext` took and could not be given a slot: first in line again. */
   putBack(waiter: Waiter): void {
-    if (waiter.settled || this.closed) return;
+    if (waiter.settled) return;
+    if (this.closedBy) return settle(waiter, () => waiter.reject(this.closedBy));
     this.waiters.unshift(waiter);
     if (!this.running) void this.run();
     else this.wake();
@@ -283,6 +286,7 @@ class KeyQueue {
 
   close(error: Error): void {
     this.closed = true;
+    this.closedBy = error;
     for (const waiter of this.waiters.splice(0)) settle(waiter, () => waiter.reject(error));
     this.wake();
   }

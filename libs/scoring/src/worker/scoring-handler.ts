@@ -238,7 +238,7 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
      */
     async function storeAndAck(group: readonly Item[]): Promise<void> {
       const ready = group.filter((item) => !item.error && !settled.has(item.delivery));
-      const partial = group.filter((item) => item.error && item.judgePending && item.outcomes.length > 0);
+      const partial = group.filter((item) => item.error && item.judgePending && item.outcomes.length > 0 && !settled.has(item.delivery));
       if (ready.length + partial.length === 0) return;
       try {
         await deps.recordOutcomes([...ready, ...partial].flatMap((item) => item.outcomes));
@@ -266,7 +266,7 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
      * Makes the batch's judge calls together (the governor bounds them) and stores records as
      * their calls are answered, at most every STORE_EVERY_MS, instead of all at the slowest call:
      * scores show up as they come, and one call waiting out a Retry-After holds only its record.
-     * Records the batch judged nothing for go with the first group.
+     * Records with nothing to judge are stored as soon as the calls are under way.
      */
     async function judgeAndStore(tasks: readonly JudgeTask[]): Promise<void> {
       const callsLeft = new Map<Item, number>();
@@ -291,6 +291,7 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
       const pending = { count: 0, first: undefined as unknown };
       try {
         const calls = await judgeEach(deps.judge!, tasks.map((task) => task.request));
+        storeGroup(); // records with nothing to judge need not wait for the first answer
         await Promise.all(
           calls.map((call, i) =>
             call.then(
