@@ -1,4 +1,4 @@
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { generateApiKey } from '@assay/access';
 import { boot, type Booted } from './boot';
 import { auth, collect, gql, TEST_ADMIN_KEY, waitFor, wsClient } from './helpers';
@@ -54,6 +54,26 @@ describe('gateway authentication', () => {
     // Unknown and revoked keys get the very same answer: nothing tells a revoked key from a made-up one.
     expect(g.runs.projects.size).toBeGreaterThan(0);
     expect([...g.runs.projects.values()].some((p) => p.name === 'x')).toBe(false);
+  });
+
+  it('refuses a request without a valid key before reading its body: a 10 MB body announced and never sent still gets its 401', async () => {
+    for (const path of ['/graphql', '/testsets/any/import']) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${g.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(10 * 2 ** 20) } }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.flushHeaders(); // headers only: the body never comes
+        setTimeout(() => {
+          req.destroy();
+          reject(new Error(`no answer from ${path} within 5 s: the gateway is waiting for the body`));
+        }, 5_000).unref();
+      });
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
   });
 
   it('guards every path Apollo answers on, not just /graphql itself', async () => {

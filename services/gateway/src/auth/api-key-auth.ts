@@ -26,7 +26,8 @@ export { Public } from './public';
  *
  * - HTTP, `/graphql` and every controller route: `Authorization: Bearer <key>`. Missing, malformed,
  *   unknown or revoked → 401 with a GraphQL-shaped body `{errors:[{message, extensions:{code:
- *   "UNAUTHENTICATED"}}]}` and `WWW-Authenticate: Bearer`, before anything else runs. The GraphQL
+ *   "UNAUTHENTICATED"}}]}` and `WWW-Authenticate: Bearer`, before anything else runs: a request
+ *   with a body is checked before the body is read (authenticateBeforeBody); then the GraphQL
  *   endpoint is checked by GraphqlAuthMiddleware, controllers by ApiKeyGuard (global: a new
  *   controller is protected unless a route says @Public(), as /healthz and /readyz do).
  * - graphql-ws: the `connection_init` payload, `{ "authorization": "Bearer <key>" }` or
@@ -101,6 +102,7 @@ export class GraphqlAuthMiddleware implements NestMiddleware {
   ) {}
 
   async use(req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    if (req.principal) return next(); // authenticated before its body was read (authenticateBeforeBody)
     try {
       const outcome = await authenticateHeader(this.deps.access, req.headers.authorization);
       if (!outcome.ok) return rejectHttp(res, req, outcome.failure, this.logger);
@@ -112,6 +114,26 @@ export class GraphqlAuthMiddleware implements NestMiddleware {
   }
 }
 
+
+/**
+ * Express middleware installed ahead of the body parser: a request that carries a body (anything
+ * but GET, HEAD and OPTIONS) is authenticated before a byte of it is read, so a caller without a
+ * valid key cannot make the gateway read and parse up to 16 MB. Every such route needs a key (the
+ * open ones, /healthz and /readyz, are GETs); the principal is kept for the middleware and guard.
+ */
+export function authenticateBeforeBody(access: AccessApi, logger: GatewayLogger) {
+  return (req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    authenticateHeader(access, req.headers.authorization).then(
+      (outcome) => {
+        if (!outcome.ok) return rejectHttp(res, req, outcome.failure, logger);
+        req.principal = outcome.principal;
+        next();
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
 
 /**
  * Global guard (APP_GUARD in GatewayModule): every controller route needs a valid key unless it is
