@@ -1,30 +1,35 @@
 import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { RELAYED_EVENT_TYPES } from '@assay/contracts';
 import { startReconciler } from '@assay/runs';
 import { startExecutionReconciler } from '@assay/execution';
 import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { RunsModule } from './runs.module';
+import { relayEventTypes } from './relay-event-types';
 import { runsRoles } from './runs-roles';
 
-/** The runs service as its own process: projections and the relay to JetStream. */
+/** The runs service as its own process: projections, the relay to JetStream and the reconcilers (ASSAY_RUNS_ROLES picks). */
 async function main(): Promise<void> {
   const logger = pino({ name: 'runs', level: process.env.LOG_LEVEL ?? 'info' });
   const env = serviceEnv('runs');
+  // Settings first: a bad one stops the process before it connects to anything.
+  const roles = runsRoles(process.env);
+  const relayed = relayEventTypes(process.env);
+  if (roles.has('relay') && relayed.missingConsumed.length > 0) {
+    logger.warn({ missing: relayed.missingConsumed }, 'ASSAY_RELAY_EVENT_TYPES leaves out types Assay workers consume: those workers will get no work');
+  }
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
   const reconcileIntervalMs = intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000);
-  const roles = runsRoles(process.env);
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({
       db: backend.db,
       store: backend.store,
       bus,
       project: roles.has('projections'),
-      startRelay: roles.has('relay') ? () => startRelay({ store: backend.store, db: backend.db, bus, types: relayEventTypes() }) : undefined,
+      startRelay: roles.has('relay') ? () => startRelay({ store: backend.store, db: backend.db, bus, types: relayed.types }) : undefined,
       // ASSAY_RECONCILE_INTERVAL_MS=0 turns the sweep off.
       startReconciler: reconcileIntervalMs === 0 || !roles.has('reconcile') ? undefined : () => {
         const sweep = {
@@ -52,18 +57,6 @@ async function main(): Promise<void> {
     await bus.close();
     await backend.close();
   }, (msg, extra) => logger.info(extra ?? {}, msg));
-}
-
-/**
- * ASSAY_RELAY_EVENT_TYPES: comma-separated event types to publish to JetStream, or `all`. Default:
- * the types Assay's own JetStream consumers read (RELAYED_EVENT_TYPES); publishing the rest would
- * cost a publish and a stored message per score for no reader.
- */
-function relayEventTypes(): readonly string[] | undefined {
-  const setting = (process.env.ASSAY_RELAY_EVENT_TYPES ?? '').trim();
-  if (setting === 'all') return undefined;
-  const types = setting.split(',').map((t) => t.trim()).filter(Boolean);
-  return types.length ? types : RELAYED_EVENT_TYPES;
 }
 
 main().catch((error) => {
