@@ -1,14 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import { startAccessProjections } from '@assay/access';
-import { Backend, connectBackend } from '@assay/backend';
-import type { LogProcessor } from '@assay/event-store';
-import { startRunProjections } from '@assay/runs';
-import { startSystemProjections } from '@assay/systems';
-import { createTestDatabase, OpenAIStub, startOpenAIStub, TestDatabase } from '@assay/testing';
-import { startTestsetProjections } from '@assay/testsets';
-import { createGatewayApp } from '../src';
-import { MemoryLogger } from './fakes';
+import { OpenAIStub, startOpenAIStub } from '@assay/testing';
 import { collect, gql, type GqlResponse, waitFor, wsClient } from './helpers';
+import { RealGateway, startRealGateway } from './real-gateway';
 
 /**
  * kickoffRun, runAgain, Run.phase/source and the playground subscription through the real gateway
@@ -17,10 +9,7 @@ import { collect, gql, type GqlResponse, waitFor, wsClient } from './helpers';
  * services/scoring/test/kickoff.spec.ts for runs executed to the end).
  */
 describe('gateway: kickoffRun and the playground', () => {
-  let database: TestDatabase;
-  let backend: Backend;
-  let processors: LogProcessor[];
-  let app: INestApplication;
+  let gateway: RealGateway;
   let base: string;
   let stub: OpenAIStub;
   let key: string;
@@ -32,27 +21,10 @@ describe('gateway: kickoffRun and the playground', () => {
   beforeAll(async () => {
     stub = await startOpenAIStub({ answer: (request) => (request.prompt.includes('France') ? 'Paris' : 'Lyon'), latencyMs: 20 });
     process.env.OPENAI_BASE_URL = stub.baseURL;
-    database = await createTestDatabase('assay_gw_execution');
-    backend = await connectBackend({ url: database.url, applicationName: 'gateway-execution-spec' });
-    const { db, store } = backend;
-    processors = [
-      startRunProjections({ db, store, bus: { broadcast: () => undefined }, pollIntervalMs: 20 }),
-      startAccessProjections({ db, store }),
-      startTestsetProjections({ db, store, pollIntervalMs: 20 }),
-      startSystemProjections({ db, store, pollIntervalMs: 20 }),
-    ];
-    app = await createGatewayApp({
-      commands: backend.runs.commands,
-      queries: backend.runs.queries,
-      access: backend.access,
-      testsets: backend.testsets,
-      systems: backend.systems,
-      execution: backend.execution,
-      bus: { onBroadcast: () => () => undefined },
-      logger: new MemoryLogger(),
-    });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    // The backend's LLM client takes its provider from the environment: the stub is set before the backend exists.
+    gateway = await startRealGateway('execution', { pollIntervalMs: 20 });
+    const { backend } = gateway;
+    base = gateway.base;
     projectId = (await backend.runs.commands.createProject({ name: 'playground' })).id;
     key = (await backend.access.createApiKey({ projectId, name: 'ci', createdByKeyId: null })).key;
     metricId = (
@@ -62,15 +34,12 @@ describe('gateway: kickoffRun and the playground', () => {
     versionId = (await backend.systems.commands.createSystemVersion({ systemId: system.id, config: { modelName: 'stub', messages: [{ role: 'user', content: 'Capital of {{ inputs.country }}?' }] } })).id;
     testsetId = (await backend.testsets.commands.createTestset({ projectId, name: 'capitals', fieldMapping: { inputs: ['country'], expected: ['city'] } })).id;
     await backend.testsets.commands.addTestcases(testsetId, [{ jsonData: { country: 'France', city: 'Paris' } }, { jsonData: { country: 'Italy', city: 'Rome' } }]);
-    await Promise.all(processors.map((p) => p.waitUntilCaughtUp()));
+    await gateway.settled();
   });
 
   afterAll(async () => {
     delete process.env.OPENAI_BASE_URL;
-    await app?.close();
-    await Promise.all((processors ?? []).map((p) => p.stop()));
-    await backend?.close();
-    await database?.drop();
+    await gateway?.stop();
     await stub?.close();
   });
 

@@ -1,13 +1,9 @@
-import type { INestApplication } from '@nestjs/common';
 import type { MetricSnapshot } from '@assay/contracts';
-import { Backend, connectBackend } from '@assay/backend';
-import type { LogProcessor } from '@assay/event-store';
-import { startAccessProjections } from '@assay/access';
-import { startRunProjections, type RecordView } from '@assay/runs';
-import { createTestDatabase, TestDatabase } from '@assay/testing';
+import type { RecordView } from '@assay/runs';
 import { createGatewayApp } from '../src';
 import { MemoryLogger } from './fakes';
 import { gql } from './helpers';
+import { useRealGateway } from './real-gateway';
 
 /**
  * runHistory and compareRuns through the real gateway, over the real backend on PostgreSQL
@@ -15,44 +11,19 @@ import { gql } from './helpers';
  * that another project's run or metric answers exactly as a missing one.
  */
 describe('gateway: run history and comparison', () => {
-  let database: TestDatabase;
-  let backend: Backend;
-  let processors: LogProcessor[];
-  let app: INestApplication;
-  let base: string;
-  let admin: string;
-  const keys: Record<'a' | 'b', string> = { a: '', b: '' };
-  const projects: Record<'a' | 'b', string> = { a: '', b: '' };
+  const g = useRealGateway('history');
   const metrics: Record<'a' | 'b', { exact: string; similar: string }> = { a: { exact: '', similar: '' }, b: { exact: '', similar: '' } };
   const runs: Record<'a' | 'b', { base: string; current: string }> = { a: { base: '', current: '' }, b: { base: '', current: '' } };
   const missing = '00000000-0000-4000-8000-000000000000';
 
   beforeAll(async () => {
-    database = await createTestDatabase('assay_gw_history');
-    backend = await connectBackend({ url: database.url, applicationName: 'gateway-history-spec' });
-    const { db, store } = backend;
-    processors = [startRunProjections({ db, store, bus: { broadcast: () => undefined }, pollIntervalMs: 50 }), startAccessProjections({ db, store })];
-    app = await createGatewayApp({
-      commands: backend.runs.commands,
-      queries: backend.runs.queries,
-      access: backend.access,
-      history: backend.history,
-      bus: { onBroadcast: () => () => undefined },
-      logger: new MemoryLogger(),
-    });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    admin = (await backend.access.createApiKey({ projectId: null, name: 'admin', createdByKeyId: null })).key;
-
-    const { commands } = backend.runs;
+    const { commands } = g.backend.runs;
     for (const p of ['a', 'b'] as const) {
-      projects[p] = (await commands.createProject({ name: `project ${p}` })).id;
-      keys[p] = (await backend.access.createApiKey({ projectId: projects[p], name: p, createdByKeyId: null })).key;
       metrics[p].exact = (
-        await commands.createMetric({ projectId: projects[p], name: 'exact', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } })
+        await commands.createMetric({ projectId: g.projects[p], name: 'exact', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } })
       ).id;
       metrics[p].similar = (
-        await commands.createMetric({ projectId: projects[p], name: 'similar', evalType: 'HEURISTIC', outputType: 'FLOAT', heuristic: { kind: 'LEVENSHTEIN' }, passingThreshold: 0.5 })
+        await commands.createMetric({ projectId: g.projects[p], name: 'similar', evalType: 'HEURISTIC', outputType: 'FLOAT', heuristic: { kind: 'LEVENSHTEIN' }, passingThreshold: 0.5 })
       ).id;
       // Two runs over q1…q4: exact flips q2 (pass → fail) and q3 (fail → pass); similar drops on q4.
       const scores = {
@@ -60,7 +31,7 @@ describe('gateway: run history and comparison', () => {
         current: { exact: [1, 0, 1, 1], similar: [0.95, 0.8, 0.6, 0.3] },
       };
       for (const which of ['base', 'current'] as const) {
-        const run = await commands.createRun({ projectId: projects[p], metricIds: [metrics[p].exact, metrics[p].similar] });
+        const run = await commands.createRun({ projectId: g.projects[p], metricIds: [metrics[p].exact, metrics[p].similar] });
         runs[p][which] = run.id;
         const [exact, similar] = await commands.metricsOfRun(run.id);
         const records = await commands.addRecords(run.id, ['q1', 'q2', 'q3', 'q4'].map((testcaseId) => ({ testcaseId })));
@@ -68,25 +39,18 @@ describe('gateway: run history and comparison', () => {
         await commands.recordOutcomes(records.flatMap((r, i) => [score(r, exact, scores[which].exact[i]), score(r, similar, scores[which].similar[i])]));
       }
     }
-    await Promise.all(processors.map((p) => p.waitUntilCaughtUp()));
+    await g.settled();
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await Promise.all(processors.map((p) => p.stop()));
-    await backend.close();
-    await database.drop();
-  });
-
-  async function ok<T = any>(query: string, variables: Record<string, unknown>, key = admin): Promise<T> {
-    const res = await gql(base, query, variables, key);
+  async function ok<T = any>(query: string, variables: Record<string, unknown>, key = g.admin): Promise<T> {
+    const res = await gql(g.base, query, variables, key);
     if (res.body.errors) throw new Error(`${query}: ${JSON.stringify(res.body.errors)}`);
     return res.body.data;
   }
 
   /** The answer with the id masked: a foreign id must answer exactly as a missing one. */
   async function masked(query: string, variables: Record<string, unknown>, id: string, key: string) {
-    const res = await gql(base, query, variables, key);
+    const res = await gql(g.base, query, variables, key);
     return { status: res.status, body: JSON.stringify(res.body).split(id).join('<id>') };
   }
 
@@ -110,7 +74,7 @@ describe('gateway: run history and comparison', () => {
   }`;
 
   it('runHistory: a series per metric over the project runs, oldest first', async () => {
-    const { runHistory } = await ok(HISTORY, { p: projects.a, m: [metrics.a.similar, metrics.a.exact] }, keys.a);
+    const { runHistory } = await ok(HISTORY, { p: g.projects.a, m: [metrics.a.similar, metrics.a.exact] }, g.keys.a);
     expect(runHistory.map((s: any) => [s.metricId, s.metricName, s.points.map((p: any) => p.runId)])).toEqual([
       [metrics.a.similar, 'similar', [runs.a.base, runs.a.current]],
       [metrics.a.exact, 'exact', [runs.a.base, runs.a.current]],
@@ -125,26 +89,26 @@ describe('gateway: run history and comparison', () => {
       passRate: 0.75,
       mean: 0.75,
     });
-    const later = await ok(HISTORY, { p: projects.a, m: [metrics.a.exact], from: runHistory[1].points[1].runCreatedAt }, keys.a);
+    const later = await ok(HISTORY, { p: g.projects.a, m: [metrics.a.exact], from: runHistory[1].points[1].runCreatedAt }, g.keys.a);
     expect(later.runHistory[0].points.map((p: any) => p.runId)).toEqual([runs.a.current]);
   });
 
   it("runHistory: another project's project or metric answers exactly as a missing one", async () => {
-    const foreignProject = await masked(HISTORY, { p: projects.a, m: [metrics.a.exact] }, projects.a, keys.b);
+    const foreignProject = await masked(HISTORY, { p: g.projects.a, m: [metrics.a.exact] }, g.projects.a, g.keys.b);
     expect(foreignProject.body).toContain('PROJECT_NOT_FOUND');
-    expect(foreignProject).toEqual(await masked(HISTORY, { p: missing, m: [metrics.a.exact] }, missing, keys.b));
+    expect(foreignProject).toEqual(await masked(HISTORY, { p: missing, m: [metrics.a.exact] }, missing, g.keys.b));
 
-    const foreignMetric = await masked(HISTORY, { p: projects.b, m: [metrics.a.exact] }, metrics.a.exact, keys.b);
+    const foreignMetric = await masked(HISTORY, { p: g.projects.b, m: [metrics.a.exact] }, metrics.a.exact, g.keys.b);
     expect(foreignMetric.body).toContain('METRIC_NOT_FOUND');
-    expect(foreignMetric).toEqual(await masked(HISTORY, { p: projects.b, m: [missing] }, missing, keys.b));
+    expect(foreignMetric).toEqual(await masked(HISTORY, { p: g.projects.b, m: [missing] }, missing, g.keys.b));
     // Even for an admin key, a metric is looked up within the project asked about.
-    expect((await gql(base, HISTORY, { p: projects.b, m: [metrics.a.exact] }, admin)).body.errors?.[0]?.extensions?.code).toBe('METRIC_NOT_FOUND');
-    const reversed = await gql(base, HISTORY, { p: projects.a, m: [metrics.a.exact], from: '2030-01-01T00:00:00Z', to: '2020-01-01T00:00:00Z' }, keys.a);
+    expect((await gql(g.base, HISTORY, { p: g.projects.b, m: [metrics.a.exact] }, g.admin)).body.errors?.[0]?.extensions?.code).toBe('METRIC_NOT_FOUND');
+    const reversed = await gql(g.base, HISTORY, { p: g.projects.a, m: [metrics.a.exact], from: '2030-01-01T00:00:00Z', to: '2020-01-01T00:00:00Z' }, g.keys.a);
     expect(reversed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('compareRuns: paired records, aggregates, deltas, significance and the flipped testcases', async () => {
-    const { compareRuns } = await ok(COMPARE, { b: runs.a.base, r: runs.a.current }, keys.a);
+    const { compareRuns } = await ok(COMPARE, { b: runs.a.base, r: runs.a.current }, g.keys.a);
     expect(compareRuns).toMatchObject({
       baseRun: { id: runs.a.base, status: 'COMPLETED' },
       run: { id: runs.a.current, status: 'COMPLETED', aggregates: [{ metricId: metrics.a.exact, passRate: 0.75 }, { metricId: metrics.a.similar }] },
@@ -191,46 +155,46 @@ describe('gateway: run history and comparison', () => {
     expect(similar.significance.ciLow).toBeLessThanOrEqual(similar.significance.delta);
     expect(similar.significance.ciHigh).toBeGreaterThanOrEqual(similar.significance.delta);
     // Reproducible: the same call gives the same figures.
-    expect((await ok(COMPARE, { b: runs.a.base, r: runs.a.current }, keys.a)).compareRuns).toEqual(compareRuns);
+    expect((await ok(COMPARE, { b: runs.a.base, r: runs.a.current }, g.keys.a)).compareRuns).toEqual(compareRuns);
   });
 
   it('compareRuns: the lists of changes are limited by first (0 to 10000), the counts are not', async () => {
-    const { compareRuns } = await ok(COMPARE, { b: runs.a.base, r: runs.a.current, first: 0 }, keys.a);
+    const { compareRuns } = await ok(COMPARE, { b: runs.a.base, r: runs.a.current, first: 0 }, g.keys.a);
     expect(compareRuns.metrics[0]).toMatchObject({ numRegressed: 1, regressed: [] });
-    const refused = await gql(base, COMPARE, { b: runs.a.base, r: runs.a.current, first: 10_001 }, keys.a);
+    const refused = await gql(g.base, COMPARE, { b: runs.a.base, r: runs.a.current, first: 10_001 }, g.keys.a);
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it("compareRuns: another project's run answers exactly as a missing one, in either position and for an admin mixing projects", async () => {
     const query = 'query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }';
-    const foreignBase = await masked(query, { b: runs.a.base, r: runs.b.current }, runs.a.base, keys.b);
+    const foreignBase = await masked(query, { b: runs.a.base, r: runs.b.current }, runs.a.base, g.keys.b);
     expect(foreignBase.body).toContain('RUN_NOT_FOUND');
-    expect(foreignBase).toEqual(await masked(query, { b: missing, r: runs.b.current }, missing, keys.b));
+    expect(foreignBase).toEqual(await masked(query, { b: missing, r: runs.b.current }, missing, g.keys.b));
 
-    const foreignRun = await masked(query, { b: runs.b.base, r: runs.a.current }, runs.a.current, keys.b);
+    const foreignRun = await masked(query, { b: runs.b.base, r: runs.a.current }, runs.a.current, g.keys.b);
     expect(foreignRun.body).toContain('RUN_NOT_FOUND');
-    expect(foreignRun).toEqual(await masked(query, { b: runs.b.base, r: missing }, missing, keys.b));
+    expect(foreignRun).toEqual(await masked(query, { b: runs.b.base, r: missing }, missing, g.keys.b));
 
     // An admin key reaches both projects, yet runs of two projects do not compare.
-    const mixed = await masked(query, { b: runs.b.base, r: runs.a.current }, runs.a.current, admin);
-    expect(mixed).toEqual(await masked(query, { b: runs.b.base, r: missing }, missing, admin));
+    const mixed = await masked(query, { b: runs.b.base, r: runs.a.current }, runs.a.current, g.admin);
+    expect(mixed).toEqual(await masked(query, { b: runs.b.base, r: missing }, missing, g.admin));
     expect(mixed.body).toContain('RUN_NOT_FOUND');
     // Its own runs, an admin compares.
-    expect((await ok(query, { b: runs.b.base, r: runs.b.current }, admin)).compareRuns.pairedRecords).toBe(4);
+    expect((await ok(query, { b: runs.b.base, r: runs.b.current }, g.admin)).compareRuns.pairedRecords).toBe(4);
   });
 
   it('a gateway started without history answers UNAVAILABLE', async () => {
     const bare = await createGatewayApp({
-      commands: backend.runs.commands,
-      queries: backend.runs.queries,
-      access: backend.access,
+      commands: g.backend.runs.commands,
+      queries: g.backend.runs.queries,
+      access: g.backend.access,
       bus: { onBroadcast: () => () => undefined },
       logger: new MemoryLogger(),
     });
     await bare.listen(0, '127.0.0.1');
     try {
       const url = (await bare.getUrl()).replace('[::1]', '127.0.0.1');
-      const res = await gql(url, 'query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }', { b: runs.a.base, r: runs.a.current }, keys.a);
+      const res = await gql(url, 'query ($b: ID!, $r: ID!) { compareRuns(baseRunId: $b, runId: $r) { pairedRecords } }', { b: runs.a.base, r: runs.a.current }, g.keys.a);
       expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
     } finally {
       await bare.close();
