@@ -101,19 +101,11 @@ export class GraphqlAuthMiddleware implements NestMiddleware {
     @Inject(GATEWAY_LOGGER) private readonly logger: GatewayLogger,
   ) {}
 
-  async use(req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+  use(req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
     if (req.principal) return next(); // authenticated before its body was read (authenticateBeforeBody)
-    try {
-      const outcome = await authenticateHeader(this.deps.access, req.headers.authorization);
-      if (!outcome.ok) return rejectHttp(res, req, outcome.failure, this.logger);
-      req.principal = outcome.principal;
-      next();
-    } catch (error) {
-      next(error);
-    }
+    authenticateRequest(this.deps.access, this.logger, req, res, next);
   }
 }
-
 
 /**
  * Express middleware installed ahead of the body parser: a request that carries a body (anything
@@ -124,15 +116,19 @@ export class GraphqlAuthMiddleware implements NestMiddleware {
 export function authenticateBeforeBody(access: AccessApi, logger: GatewayLogger) {
   return (req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
-    authenticateHeader(access, req.headers.authorization).then(
-      (outcome) => {
-        if (!outcome.ok) return rejectHttp(res, req, outcome.failure, logger);
-        req.principal = outcome.principal;
-        next();
-      },
-      (error: unknown) => next(error),
-    );
+    authenticateRequest(access, logger, req, res, next);
   };
+}
+
+/** Sets `req.principal` from the Authorization header and goes on, or answers 401. */
+function authenticateRequest(access: AccessApi, logger: GatewayLogger, req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
+  authenticateHeader(access, req.headers.authorization)
+    .then((outcome) => {
+      if (!outcome.ok) return rejectHttp(res, req, outcome.failure, logger);
+      req.principal = outcome.principal;
+      next();
+    })
+    .catch(next);
 }
 
 /**
