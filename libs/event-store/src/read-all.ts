@@ -3,6 +3,10 @@ import type { Sql } from '@assay/database';
 import { asSafeNumber, positionOf, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
 
+/** With a byte budget: each row's data size and the running total through it, in log order. */
+const BUDGET_COLUMNS = `, assay_events.transaction_id as log_xid, pg_column_size(data) as data_bytes,
+    sum(pg_column_size(data)) over (order by assay_events.transaction_id, assay_events.global_position rows unbounded preceding) as bytes_through`;
+
 /**
  * Reading the global log in an order that never skips an event.
  *
@@ -33,9 +37,23 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   const matchNothing = filtered && types.length === 0;
   const params: unknown[] = [after.transactionId, after.globalPosition, limit];
   const typeFilter = filtered ? `and type = any($${params.push(types)}::text[])` : '';
-  // The byte budget: a row is read if the rows before it (in log order) left some of it, so the
-  // first row always is. bytes_through counts a row's own data too.
-  const budget = maxBytes === undefined ? '' : `where e.bytes_through - e.data_bytes < $${params.push(maxBytes)}`;
+  const budgeted = maxBytes !== undefined;
+  // The page: events after the position, below the horizon, in log order.
+  const page = `
+    select ${STORED_EVENT_COLUMNS}${budgeted ? BUDGET_COLUMNS : ''}
+      from assay_events
+     where (transaction_id, global_position) > ($1::xid8, $2::bigint)
+       and transaction_id < h.horizon_xid
+       ${typeFilter}
+     -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
+     -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
+     order by assay_events.transaction_id, assay_events.global_position
+     limit $3`;
+  // With a byte budget, a row is read if the rows before it left some of the budget (so the first
+  // row always is); bytes_through counts a row's own data too.
+  const budgetedPage = budgeted
+    ? `select * from (${page}) e where e.bytes_through - e.data_bytes < $${params.push(maxBytes)} order by e.log_xid, e.global_position`
+    : page;
 
   // One statement, one snapshot: the horizon and the rows below it are read together. The left
   // join keeps the horizon row even when no event qualifies.
@@ -49,22 +67,7 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
      )
      select h.horizon_xid::text as horizon, h.held_back, e.*
        from horizon h
-       left join lateral (
-         select * from (
-           select ${STORED_EVENT_COLUMNS}, assay_events.transaction_id as log_xid, pg_column_size(data) as data_bytes,
-                  sum(pg_column_size(data)) over (order by assay_events.transaction_id, assay_events.global_position
-                                                  rows unbounded preceding) as bytes_through
-             from assay_events
-            where (transaction_id, global_position) > ($1::xid8, $2::bigint)
-              and transaction_id < h.horizon_xid
-              ${typeFilter}
-            -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
-            -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
-            order by assay_events.transaction_id, assay_events.global_position
-            limit $3
-         ) e ${budget}
-         order by e.log_xid, e.global_position
-       ) e on ${matchNothing ? 'false' : 'true'}`,
+       left join lateral (${budgetedPage}) e on ${matchNothing ? 'false' : 'true'}`,
     params,
   );
   const { horizon, held_back: heldBack } = rows[0];
@@ -72,7 +75,7 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   const events = found.map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
   // Cut by the budget once it is spent through the last row read (the next round finds out whether more follow).
-  const cutByBytes = maxBytes !== undefined && found.length > 0 && Number(found[found.length - 1].bytes_through) >= maxBytes;
+  const cutByBytes = budgeted && found.length > 0 && Number(found[found.length - 1].bytes_through) >= maxBytes;
   const full = events.length === limit || cutByBytes;
   if (!filtered || full) return { events, position: last, horizon, heldBack, full };
 
