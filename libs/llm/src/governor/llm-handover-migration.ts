@@ -7,11 +7,12 @@ import { Migration } from '@mikro-orm/migrations';
  * slot: `assay_llm_release`, then the waiting caller's `assay_llm_acquire` (see
  * llm-migrations.ts); at 32 calls of 0.2 s in flight that gap was most of the governor's cost.
  *
- * - `assay_llm_release_to(key, slot, holder, token_delta, pause_ms, notify, next_holder,
- *   next_tokens, next_lease_ms)` settles the finished call (tokens, pause) as a release does, then
- *   gives the slot to `next_holder` when everything an acquire checks allows it: no pause, room in
- *   the buckets (charged for the next call), and the process's fair share. Otherwise it releases
- *   the slot (and NOTIFYs). Returns whether the slot was handed over.
+ * - `assay_llm_release_to(key, slot, holder, token_delta, notify, next_holder, next_tokens,
+ *   next_lease_ms)` settles the finished call's tokens as a release does, then gives the slot to
+ *   `next_holder` when everything an acquire checks allows it: no pause, room in the buckets
+ *   (charged for the next call), and the process's fair share. Otherwise it releases the slot (and
+ *   NOTIFYs). Returns whether the slot was handed over. A call that sets a pause (a Retry-After)
+ *   is released with `assay_llm_release`: nothing is handed over during a pause anyway.
  * - Fair share: of the processes holding slots of the key or waiting for one, each may keep
  *   `max_concurrency / their number` (rounded up) by handing over; past that, its slots go back
  *   to everyone. Waiting processes are those that found no free slot within the last 2 s: the
@@ -40,7 +41,7 @@ export class Migration20261202LlmHandover extends Migration {
       $fn$;
 
       create function assay_llm_release_to(
-        p_key text, p_slot int, p_holder text, p_token_delta double precision, p_pause_ms int, p_notify text,
+        p_key text, p_slot int, p_holder text, p_token_delta double precision, p_notify text,
         p_next_holder text, p_next_tokens double precision, p_next_lease_ms int)
       returns boolean language plpgsql as $fn$
       declare
@@ -60,9 +61,8 @@ export class Migration20261202LlmHandover extends Migration {
           return false; -- emptied by a crash: the slot is gone with it; the next acquire configures again
         end if;
         t := clock_timestamp();
-        -- What the finished call used, and a pause it asks for, exactly as assay_llm_release.
+        -- What the finished call used, exactly as assay_llm_release.
         if g.tpm is not null then g.token_allowance := g.token_allowance - p_token_delta; end if;
-        if p_pause_ms > 0 then g.not_before := greatest(g.not_before, t + make_interval(secs => p_pause_ms / 1000.0)); end if;
 
         if g.not_before <= t then
           select count(*) into mine from llm_slots
@@ -92,8 +92,7 @@ export class Migration20261202LlmHandover extends Migration {
         end if;
 
         update llm_governors
-           set token_allowance = g.token_allowance, request_allowance = g.request_allowance,
-               refilled_at = g.refilled_at, not_before = g.not_before
+           set token_allowance = g.token_allowance, request_allowance = g.request_allowance, refilled_at = g.refilled_at
          where governor_key = p_key;
         if not handed then
           update llm_slots set holder = null, lease_until = null, acquired_at = null

@@ -161,7 +161,7 @@ export class RateGovernor {
   private async handOver(lease: Lease, tokenDelta: number, next: Waiter): Promise<boolean> {
     const { governorKey, slot } = lease;
     try {
-      const [{ handed }] = await this.db.query<{ handed: boolean }>('select assay_llm_release_to($1, $2, $3, $4, 0, $5, $6, $7, $8) as handed', [
+      const [{ handed }] = await this.db.query<{ handed: boolean }>('select assay_llm_release_to($1, $2, $3, $4, $5, $6, $7, $8) as handed', [
         governorKey,
         slot,
         lease.holder,
