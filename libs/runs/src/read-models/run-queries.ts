@@ -15,7 +15,7 @@ import type {
   ScoreView,
 } from '../types';
 import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
-import { RUN_COLUMNS, RunRow, toRunView } from './run-rows';
+import { RUN_COLUMNS, RunRow, scoreCore, ScoreCoreRow, toRunView } from './run-rows';
 import { MetricQueries } from './metric-queries';
 import { recordPositions, rescoreProjected, runCost } from './scoring-queries';
 
@@ -32,17 +32,8 @@ interface RecordRow {
   execution: ExecutionInfo | null;
 }
 
-interface ScoreRow {
+interface ScoreRow extends ScoreCoreRow {
   record_id: string;
-  metric_id: string;
-  metric_version: number;
-  value: number | null;
-  passed: boolean | null;
-  reasoning: string | null;
-  error_code: string | null;
-  error_reason: string | null;
-  source: string;
-  scored_by: string | null;
   round: number;
   judge_model: string | null;
   prompt_tokens: number | null;
@@ -195,14 +186,7 @@ export class RunQueries implements RunQueriesApi {
     for (const row of rows) {
       const list = byRecord.get(row.record_id) ?? [];
       list.push({
-        metricId: row.metric_id,
-        metricVersion: row.metric_version,
-        value: row.value,
-        passed: row.passed,
-        reasoning: row.reasoning,
-        error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
-        source: row.source === 'HUMAN' ? 'HUMAN' : 'AUTOMATIC',
-        scoredBy: row.scored_by,
+        ...scoreCore(row),
         ...(row.round ? { round: row.round } : {}),
         ...(row.judge_model === null
           ? {}

@@ -1,6 +1,6 @@
 import type { MetricSnapshot, RunSource } from '@assay/contracts';
 import { numAwaitingExecution, numAwaitingHuman, runPhase, RunPhaseProgress, type RunStatus } from '@assay/domain';
-import type { RunView } from '../types';
+import type { RunView, ScoreView } from '../types';
 
 /** rm_runs as PostgreSQL returns it. */
 export interface RunRow {
@@ -102,4 +102,31 @@ export function toRunView(row: RunRow): RunView {
 export function executionProgress(row: Pick<RunRow, 'source' | 'num_expected_records' | 'num_records' | 'num_execution_failures'>): Partial<RunPhaseProgress> {
   const progress = { source: row.source, numExpectedRecords: row.num_expected_records, numRecords: row.num_records, numExecutionFailures: row.num_execution_failures };
   return { ...progress, numAwaitingExecution: numAwaitingExecution(progress) };
+}
+
+/** The rm_scores columns every view of a score shows. */
+export interface ScoreCoreRow {
+  metric_id: string;
+  metric_version: number;
+  value: number | null;
+  passed: boolean | null;
+  reasoning: string | null;
+  error_code: string | null;
+  error_reason: string | null;
+  source: string;
+  scored_by: string | null;
+}
+
+/** What every view of a score shows, from its rm_scores row. */
+export function scoreCore(row: ScoreCoreRow): Required<Pick<ScoreView, 'metricId' | 'metricVersion' | 'value' | 'passed' | 'reasoning' | 'error' | 'source' | 'scoredBy'>> {
+  return {
+    metricId: row.metric_id,
+    metricVersion: row.metric_version,
+    value: row.value,
+    passed: row.passed,
+    reasoning: row.reasoning,
+    error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
+    source: row.source === 'HUMAN' ? 'HUMAN' : 'AUTOMATIC',
+    scoredBy: row.scored_by,
+  };
 }

@@ -5,6 +5,7 @@ import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
 import { asDomainEvents, toNewEvents } from '../commands/decide-and-append';
 import { READ_MODELS_PROCESSOR } from '../read-models/run-projections';
 import { RunQueries } from '../read-models/run-queries';
+import { scoreCore, ScoreCoreRow } from '../read-models/run-rows';
 import type { PageRequest, RecordView } from '../types';
 import type { HumanScoreView, ReviewApi, ReviewQueuePage, SubmitScoreInput, SubmitScoreOptions } from './types';
 
@@ -15,18 +16,9 @@ export interface HumanReviewOptions {
   readonly projectionTimeoutMs?: number;
 }
 
-interface ScoreRow {
+interface ScoreRow extends ScoreCoreRow {
   record_id: string;
   run_id: string;
-  metric_id: string;
-  metric_version: number;
-  value: number | null;
-  passed: boolean | null;
-  reasoning: string | null;
-  error_code: string | null;
-  error_reason: string | null;
-  source: string;
-  scored_by: string | null;
   stream_position: number | null;
 }
 
@@ -194,16 +186,5 @@ export class HumanReview implements ReviewApi {
 }
 
 function toHumanScoreView(row: ScoreRow): HumanScoreView {
-  return {
-    recordId: row.record_id,
-    runId: row.run_id,
-    metricId: row.metric_id,
-    metricVersion: row.metric_version,
-    value: row.value,
-    passed: row.passed,
-    reasoning: row.reasoning,
-    error: row.error_code ? { code: row.error_code, reason: row.error_reason ?? '' } : null,
-    source: row.source === 'HUMAN' ? 'HUMAN' : 'AUTOMATIC',
-    scoredBy: row.scored_by,
-  };
+  return { recordId: row.record_id, runId: row.run_id, ...scoreCore(row) };
 }
