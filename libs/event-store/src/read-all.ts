@@ -3,9 +3,11 @@ import type { Sql } from '@assay/database';
 import { asSafeNumber, positionOf, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
 
-/** With a byte budget: each row's data size and the running total through it, in log order. */
-const BUDGET_COLUMNS = `, assay_events.transaction_id as log_xid, pg_column_size(data) as data_bytes,
-    sum(pg_column_size(data)) over (order by assay_events.transaction_id, assay_events.global_position rows unbounded preceding) as bytes_through`;
+/** Rows of the log a filtered read looks through at most: its cost per read, however far behind it is. */
+export const SCAN_WINDOW = 10_000;
+
+/** With a byte budget: the running total of the kept rows' data sizes (pg_column_size), in log order. */
+const BUDGET_COLUMN = `, sum(e.data_bytes) over (order by k.transaction_id, k.global_position rows unbounded preceding) as bytes_through`;
 
 /**
  * Reading the global log in an order that never skips an event.
@@ -28,76 +30,79 @@ const BUDGET_COLUMNS = `, assay_events.transaction_id as log_xid, pg_column_size
  * long-running writing transaction anywhere in the cluster (transaction ids are cluster-wide)
  * holds the horizon back for every reader until it ends; idle_in_transaction_session_timeout is
  * the backstop.
+ *
+ * Every read is one statement, and costs what it returns, not the size of the log (see
+ * read-cost.spec.ts): the rows after the position come from `assay_log_window` (the ordered index
+ * scan, whatever the planner's statistics), a filtered reader looks through at most SCAN_WINDOW
+ * of them per read, and only the rows kept are fetched, by primary key.
  */
 export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
   const { after, limit, types, maxBytes } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
   if (maxBytes !== undefined && !(maxBytes > 0)) throw new AssayError('BAD_USER_INPUT', 'readAll maxBytes must be positive.');
   const filtered = types !== undefined;
-  const matchNothing = filtered && types.length === 0;
-  const params: unknown[] = [after.transactionId, after.globalPosition, limit];
-  const typeFilter = filtered ? `and type = any($${params.push(types)}::text[])` : '';
   const budgeted = maxBytes !== undefined;
-  // The page: events after the position, below the horizon, in log order.
+  // A filtered read looks through a window of the log and keeps the rows of its types; an
+  // unfiltered one keeps the whole window, of `limit` rows.
+  const windowRows = filtered ? Math.max(SCAN_WINDOW, limit) : limit;
+  const params: unknown[] = [after.transactionId, after.globalPosition, windowRows];
+  const kept = filtered
+    ? `select * from scan where type = any($${params.push(types)}::text[]) order by transaction_id, global_position limit $${params.push(limit)}`
+    : 'select * from scan';
+  // The kept rows, fetched by primary key in log order. With a byte budget, a row is read if the
+  // rows before it left some of the budget (so the first row always is); bytes_through counts a
+  // row's own data too.
   const page = `
-    select ${STORED_EVENT_COLUMNS}${budgeted ? BUDGET_COLUMNS : ''}
-      from assay_events
-     where (transaction_id, global_position) > ($1::xid8, $2::bigint)
-       and transaction_id < h.horizon_xid
-       ${typeFilter}
-     -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
-     -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
-     order by assay_events.transaction_id, assay_events.global_position
-     limit $3`;
-  // With a byte budget, a row is read if the rows before it left some of the budget (so the first
-  // row always is); bytes_through counts a row's own data too.
-  const budgetedPage = budgeted
-    ? `select * from (${page}) e where e.bytes_through - e.data_bytes < $${params.push(maxBytes)} order by e.log_xid, e.global_position`
-    : page;
+    select k.transaction_id as log_xid, e.*${budgeted ? BUDGET_COLUMN : ''}
+      from kept k
+      cross join lateral (
+        select ${STORED_EVENT_COLUMNS}, pg_column_size(data) as data_bytes
+          from assay_events where assay_events.global_position = k.global_position
+         -- LIMIT keeps this a probe per kept row: flattened into a join, it may become a hash of the whole log.
+         limit 1) e`;
+  const budgetedPage = budgeted ? `select * from (${page}) p where p.bytes_through - p.data_bytes < $${params.push(maxBytes)}` : page;
 
-  // One statement, one snapshot: the horizon and the rows below it are read together. The left
-  // join keeps the horizon row even when no event qualifies.
-  const rows = await sql.query<{ horizon: string; held_back: boolean; bytes_through?: string } & Partial<StoredEventRow>>(
+  // One statement, one snapshot: the horizon, the window below it and the rows kept are read together.
+  const rows = await sql.query<{ horizon: string; held_back: boolean; scanned: number; scan_end_xid: string | null; scan_end_position: number | null; bytes_through?: string } & Partial<StoredEventRow>>(
     `with horizon as (
        select s.horizon_xid,
               -- visible (committed) rows at or above the horizon: readable once it moves on.
-              -- (Not named "xmin": that is also a system column of every table.)
-              exists (select 1 from assay_events e where e.transaction_id >= s.horizon_xid) as held_back
+              -- (Not named "xmin": that is also a system column of every table.) Asked as "the
+              -- newest row's transaction", one backward index probe: as EXISTS over a range, a
+              -- planner without statistics scans the whole log to find there is none.
+              coalesce((select e.transaction_id from assay_events e
+                         order by e.transaction_id desc, e.global_position desc limit 1) >= s.horizon_xid, false) as held_back
          from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon_xid) s
-     )
-     select h.horizon_xid::text as horizon, h.held_back, e.*
+     ),
+     scan as materialized (
+       select w.* from horizon h cross join lateral assay_log_window($1::xid8, $2::bigint, h.horizon_xid, $3::int) w
+     ),
+     scan_end as (
+       select (select count(*)::int from scan) as scanned, l.transaction_id as xid, l.global_position as position
+         from (select 1) one
+         left join lateral (select transaction_id, global_position from scan order by transaction_id desc, global_position desc limit 1) l on true
+     ),
+     kept as (${kept})
+     select h.horizon_xid::text as horizon, h.held_back, se.scanned, se.xid::text as scan_end_xid, se.position as scan_end_position, p.*
        from horizon h
-       left join lateral (${budgetedPage}) e on ${matchNothing ? 'false' : 'true'}`,
+       cross join scan_end se
+       left join lateral (${budgetedPage}) p on true
+      -- Qualified: unqualified, ORDER BY would pick the output column transaction_id::text and
+      -- sort "1000" before "999", skipping events whenever transaction ids gain a digit.
+      order by p.log_xid, p.global_position`,
     params,
   );
-  const { horizon, held_back: heldBack } = rows[0];
+  const { horizon, held_back: heldBack, scanned, scan_end_xid: scanEndXid, scan_end_position: scanEndPosition } = rows[0];
   const found = rows.filter((row) => row.event_id != null);
   const events = found.map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
   // Cut by the budget once it is spent through the last row read (the next round finds out whether more follow).
   const cutByBytes = budgeted && found.length > 0 && Number(found[found.length - 1].bytes_through) >= maxBytes;
-  const full = events.length === limit || cutByBytes;
-  if (!filtered || full) return { events, position: last, horizon, heldBack, full };
-
-  // A filtered reader that got less than a full page has seen every matching row below the
-  // horizon; move its position past the non-matching ones too, so it does not scan them again.
-  // The horizon is passed in, not recomputed: rows below it are final, rows above it unread.
-  return { events, position: await tailPosition(sql, last, horizon), horizon, heldBack, full };
-}
-
-/** The last row below `horizon`, or `from` if that is further on. */
-async function tailPosition(sql: Sql, from: LogPosition, horizon: string): Promise<LogPosition> {
-  const [row] = await sql.query<{ transaction_id: string; global_position: number }>(
-    `select transaction_id::text as transaction_id, global_position
-       from assay_events
-      where transaction_id < $1::xid8
-      order by assay_events.transaction_id desc, assay_events.global_position desc -- the xid8, not its text
-      limit 1`,
-    [horizon],
-  );
-  if (!row) return from;
-  const tail = { transactionId: row.transaction_id, globalPosition: asSafeNumber(row.global_position, 'global_position') };
-  return comparePositions(tail, from) > 0 ? tail : from;
+  if (events.length === limit || cutByBytes) return { events, position: last, horizon, heldBack, full: true };
+  // Fewer events than asked: every row of the window was looked at, so the reader moves past the
+  // window's other rows too and does not scan them again. A full window may have more behind it.
+  const position = scanEndXid === null ? last : { transactionId: scanEndXid, globalPosition: asSafeNumber(scanEndPosition!, 'global_position') };
+  return { events, position, horizon, heldBack, full: scanned === windowRows };
 }
 
 /** Orders positions as the log does: by transaction id (64-bit, so as BigInt), then global position. */

@@ -86,6 +86,9 @@ export interface ReadAllResult {
    * appended nothing), so a reader should look again soon rather than wait for a hint.
    */
   readonly heldBack: boolean;
-  /** The read stopped at `limit` or `maxBytes`: more events may follow at once. */
+  /**
+   * The read stopped at `limit` or `maxBytes`, or a filtered read at the end of the window of the
+   * log it looks through: more events may follow at once.
+   */
   readonly full: boolean;
 }
