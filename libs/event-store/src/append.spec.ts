@@ -109,6 +109,24 @@ describe('PostgresEventStore: append and read streams', () => {
     expect(ok.events.map((e) => e.globalPosition)).toEqual([...ok.events.map((e) => e.globalPosition)].sort((a, b) => a - b));
   });
 
+  it('takes two requests on one stream in order: the second expects the version the first leaves', async () => {
+    const s = 'twice-1';
+    const both = await h.store.append([
+      { streamId: s, expectedVersion: 'no_stream', events: events(2) },
+      { streamId: s, expectedVersion: 2, events: events(1, 'TestHappened', 2) },
+    ]);
+    expect(both.streamVersions.get(s)).toBe(3);
+    expect(both.events.map((e) => [e.streamPosition, (e.data as { n: number }).n])).toEqual([[1, 0], [2, 1], [3, 2]]);
+
+    await expect(
+      h.store.append([
+        { streamId: s, expectedVersion: 'any', events: events(1) },
+        { streamId: s, expectedVersion: 3, events: events(1) }, // the first request moves it to 4
+      ]),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', streamId: s, expected: 3, actual: 4 });
+    expect(await h.store.streamVersion(s)).toBe(3);
+  });
+
   it('lets exactly one of 10 concurrent writers with the same expected version win', async () => {
     const s = 'contended-1';
     await h.store.append([{ streamId: s, expectedVersion: 'no_stream', events: events(1) }]);

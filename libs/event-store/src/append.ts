@@ -31,22 +31,26 @@ interface PreparedRequest {
 }
 
 /**
- * Appends to one or more streams in ONE transaction: the caller's `tx` if given (then inside a
- * savepoint, so a lost race can be retried without aborting the caller's work), else its own.
+ * Appends to one or more streams atomically, in ONE statement: as a transaction of its own, or
+ * inside the caller's `tx` if given (then in a savepoint, so a lost race can be retried without
+ * aborting the caller's work). One statement is one round trip, and the appending transaction
+ * is open only while it runs: every reader of the global log waits for it (see read-all.ts).
  *
- * Concurrency: each stream's current version is read and checked against the expectation; then
- * all rows are inserted with explicit stream positions in one statement. Two writers that both
- * saw version n both try to insert position n + 1; the unique (stream_id, stream_position) key
- * lets exactly one succeed, and the other's insert fails once the winner commits. The loser then
- * starts over: its re-read shows the new version, so a writer with a numeric or 'no_stream'
- * expectation gets a VersionConflictError, and a writer with 'any' simply appends after it.
+ * Concurrency: the statement reads each stream's current version, checks it against the
+ * expectation, and inserts the rows with explicit stream positions only if every expectation
+ * holds. Two writers that both saw version n both try to insert position n + 1; the unique
+ * (stream_id, stream_position) key lets exactly one succeed, and the other's insert fails once the
+ * winner commits. The loser then starts over: its new statement sees the new version, so a writer
+ * with a numeric or 'no_stream' expectation gets a VersionConflictError, and a writer with 'any'
+ * simply appends after it.
  */
 export async function appendEvents(db: Database, requests: readonly AppendRequest[], tx?: Sql): Promise<AppendResult> {
   const prepared = prepare(requests);
   if (prepared.length === 0) return { streamVersions: new Map(), events: [] };
+  const statement = appendStatement(prepared);
   for (let attempt = 1; ; attempt++) {
     try {
-      return tx ? await inSavepoint(tx, (sql) => appendOnce(sql, prepared)) : await db.transaction((sql) => appendOnce(sql, prepared));
+      return tx ? await inSavepoint(tx, (sql) => appendOnce(sql, prepared, statement)) : await appendOnce(db, prepared, statement);
     } catch (error) {
       if (isLostRace(error) && attempt < MAX_ATTEMPTS) {
         // Small random pause so racing writers do not collide again in lockstep.
@@ -58,44 +62,86 @@ export async function appendEvents(db: Database, requests: readonly AppendReques
   }
 }
 
-async function appendOnce(sql: Sql, requests: readonly PreparedRequest[]): Promise<AppendResult> {
-  const versions = await currentVersions(sql, [...new Set(requests.map((r) => r.streamId))]);
-  const rows: PendingRow[] = [];
-  for (const request of requests) {
-    const actual = versions.get(request.streamId) ?? 0;
-    if (!matches(request.expectedVersion, actual)) throw new VersionConflictError(request.streamId, request.expectedVersion, actual);
-    let position = actual;
-    for (const row of request.rows) rows.push({ ...row, n: rows.length, stream_position: ++position });
-    versions.set(request.streamId, position);
-  }
-  const streamVersions = new Map(requests.map((r) => [r.streamId, versions.get(r.streamId) ?? 0]));
-  if (rows.length === 0) return { streamVersions, events: [] };
+/** The append statement's parameters, built once: retries insert the very same events. */
+interface AppendStatement {
+  /** Per request: its stream, its expectation (null: 'any'; 'no_stream' is 0) and the rows of earlier requests on the same stream. */
+  readonly checks: { q: number; stream_id: string; expected: number | null; before: number }[];
+  /** Every row, with its request and its place in the stream after the version read. */
+  readonly rows: (Omit<PendingRow, 'stream_position'> & { q: number; k: number })[];
+  readonly json: { checks: string; rows: string };
+  readonly hint: string;
+}
 
-  // One statement for the whole batch: the rows travel as one JSON array and are expanded by
-  // jsonb_to_recordset, so 1,000 events cost one round trip and one plan, not 1,000 of each.
-  // `order by n` makes global positions follow the order the caller gave.
-  const json = JSON.stringify(rows);
-  // What is returned is what a read will give back (Dates as strings, undefined dropped…).
-  const stored: PendingRow[] = JSON.parse(json);
-  // The NOTIFY rides in the same statement (one round trip fewer per append). It is delivered when
-  // this transaction commits, never before and never if it rolls back. Its payload names the types
-  // appended, so a reader of other types need not wake (see appendedTypesHint).
-  const insertedRows = await sql.query<{ event_id: string; global_position: number; transaction_id: string; created_at: Date }>(
-    `with inserted as (
+function appendStatement(requests: readonly PreparedRequest[]): AppendStatement {
+  const rowsSoFar = new Map<string, number>();
+  const checks: AppendStatement['checks'] = [];
+  const rows: AppendStatement['rows'] = [];
+  requests.forEach((request, q) => {
+    const before = rowsSoFar.get(request.streamId) ?? 0;
+    const expected = request.expectedVersion === 'any' ? null : request.expectedVersion === 'no_stream' ? 0 : request.expectedVersion;
+    checks.push({ q, stream_id: request.streamId, expected, before });
+    request.rows.forEach((row, i) => rows.push({ ...row, n: rows.length, q, k: before + i + 1 }));
+    rowsSoFar.set(request.streamId, before + request.rows.length);
+  });
+  return { checks, rows, json: { checks: JSON.stringify(checks), rows: JSON.stringify(rows) }, hint: appendedTypesHint(rows.map((row) => row.type)) };
+}
+
+type AppendedRow =
+  | { kind: 'check'; q: number; version: number; event_id: null; global_position: null; transaction_id: null; created_at: null; stream_position: null }
+  | { kind: 'event'; q: null; version: null; event_id: string; global_position: number; transaction_id: string; created_at: Date; stream_position: number };
+
+async function appendOnce(sql: Sql, requests: readonly PreparedRequest[], statement: AppendStatement): Promise<AppendResult> {
+  // The rows travel as one JSON array expanded by jsonb_to_recordset: 1,000 events cost one
+  // round trip and one plan, not 1,000 of each. `order by n` makes global positions follow the
+  // order the caller gave. The NOTIFY rides along: it is delivered when the transaction commits,
+  // never before and never if it rolls back, and only if something was inserted. Its payload
+  // names the types appended, so a reader of other types need not wake (see appendedTypesHint).
+  const result = await sql.query<AppendedRow>(
+    `with checks as materialized (
+       select c.q, c.expected, c.before,
+              coalesce((select e.stream_position from assay_events e
+                         where e.stream_id = c.stream_id order by e.stream_position desc limit 1), 0) as version
+         from jsonb_to_recordset($1::jsonb) as c(q int, stream_id text, expected int, before int)),
+     conflicts as (select 1 from checks where expected is not null and expected <> version + before),
+     inserted as (
        insert into assay_events (stream_id, stream_position, event_id, type, schema_version, data, metadata)
-       select r.stream_id, r.stream_position, r.event_id, r.type, r.schema_version, coalesce(r.data, 'null'::jsonb), r.metadata
-         from jsonb_to_recordset($1::jsonb) as r(
-           n int, stream_id text, stream_position int, event_id uuid, type text, schema_version int, data jsonb, metadata jsonb)
+       select r.stream_id, c.version + r.k, r.event_id, r.type, r.schema_version, coalesce(r.data, 'null'::jsonb), r.metadata
+         from jsonb_to_recordset($2::jsonb) as r(
+                n int, q int, k int, stream_id text, event_id uuid, type text, schema_version int, data jsonb, metadata jsonb)
+         join checks c on c.q = r.q
+        where not exists (select 1 from conflicts)
         order by r.n
-       returning event_id, global_position, transaction_id::text as transaction_id, created_at),
-     notified as (select pg_notify('${EVENTS_CHANNEL}', $2))
-     select inserted.* from inserted, notified`,
-    [json, appendedTypesHint(rows.map((row) => row.type))],
+       returning event_id, global_position, transaction_id::text as transaction_id, created_at, stream_position),
+     notified as (select pg_notify('${EVENTS_CHANNEL}', $3) where exists (select 1 from inserted))
+     select 'check' as kind, q, version, null::uuid as event_id, null::bigint as global_position, null as transaction_id,
+            null::timestamptz as created_at, null::int as stream_position
+       from checks
+     union all
+     select 'event', null, null, event_id, global_position, transaction_id, created_at, stream_position from inserted
+     union all
+     select 'notified', null, null, null, null, null, null, null from notified`,
+    [statement.json.checks, statement.json.rows, statement.hint],
   );
 
-  const byId = new Map(insertedRows.map((row) => [row.event_id, row]));
+  const versionOf = new Map<number, number>();
+  const inserted = new Map<string, Extract<AppendedRow, { kind: 'event' }>>();
+  for (const row of result) {
+    if (row.kind === 'check') versionOf.set(row.q, row.version);
+    else if (row.kind === 'event') inserted.set(row.event_id, row);
+  }
+  const streamVersions = new Map<string, number>();
+  for (const check of statement.checks) {
+    const actual = versionOf.get(check.q)! + check.before;
+    const request = requests[check.q];
+    if (!matches(request.expectedVersion, actual)) throw new VersionConflictError(request.streamId, request.expectedVersion, actual);
+    streamVersions.set(request.streamId, actual + request.rows.length);
+  }
+  if (statement.rows.length === 0) return { streamVersions, events: [] };
+
+  // What is returned is what a read will give back (Dates as strings, undefined dropped…).
+  const stored: AppendStatement['rows'] = JSON.parse(statement.json.rows);
   const events = stored.map((row): StoredEvent => {
-    const inserted = byId.get(row.event_id)!;
+    const written = inserted.get(row.event_id)!;
     return {
       eventId: row.event_id,
       type: row.type,
@@ -103,10 +149,10 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[]): Promi
       data: row.data,
       metadata: row.metadata,
       streamId: row.stream_id,
-      streamPosition: row.stream_position,
-      globalPosition: asSafeNumber(inserted.global_position, 'global_position'),
-      transactionId: inserted.transaction_id,
-      createdAt: inserted.created_at,
+      streamPosition: written.stream_position,
+      globalPosition: asSafeNumber(written.global_position, 'global_position'),
+      transactionId: written.transaction_id,
+      createdAt: written.created_at,
     };
   });
   return { streamVersions, events };
