@@ -208,6 +208,20 @@ describe('PostgresEventStore: append and read streams', () => {
     expect(await h.store.streamVersion('tx-2')).toBe(0);
   });
 
+  it('loads the events of some types of a long stream with the version of the whole stream', async () => {
+    const s = 'typed-1';
+    await h.store.append([{ streamId: s, expectedVersion: 'no_stream', events: [{ type: 'Opened', data: {} }, ...events(50, 'Filler'), { type: 'Renamed', data: { to: 'b' } }] }]);
+    await h.store.append([{ streamId: s, expectedVersion: 52, events: events(10, 'Filler') }]);
+
+    const loaded = await h.store.loadStream(s, { types: ['Opened', 'Renamed'] });
+    expect(loaded.version).toBe(62); // what the next append must expect
+    expect(loaded.events.map((e) => [e.type, e.streamPosition])).toEqual([['Opened', 1], ['Renamed', 52]]);
+    const after = await h.store.loadStream(s, { after: 1, types: ['Opened', 'Renamed'] });
+    expect(after.events.map((e) => e.type)).toEqual(['Renamed']);
+    expect(await h.store.loadStream('typed-never', { types: ['Opened'] })).toEqual({ events: [], version: 0 });
+    expect((await h.store.readStream(s, { types: ['Filler'], after: 52 })).map((e) => e.streamPosition)).toEqual([53, 54, 55, 56, 57, 58, 59, 60, 61, 62]);
+  });
+
   it('reads several streams in one call, with an empty list for absent ones', async () => {
     await h.store.append([
       { streamId: 'multi-a', expectedVersion: 'any', events: events(2) },

@@ -11,16 +11,37 @@ import type { StoredEvent } from './types';
 export interface ReadStreamOptions {
   /** Only events after this stream position (e.g. the version a cached state reflects). */
   readonly after?: number;
+  /**
+   * Only events of these types (positions still count every event). For a state that depends on
+   * a few types of a long stream: a run's state needs its RunCreated and notes, not the payloads
+   * of its million RecordAdded.
+   */
+  readonly types?: readonly string[];
 }
 
 export async function readStream(sql: Sql, streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
-  const rows = await sql.query<StoredEventRow>(
-    `select ${STORED_EVENT_COLUMNS} from assay_events
-      where stream_id = $1 and stream_position > $2
-      order by stream_position`,
-    [streamId, options.after ?? 0],
+  return (await loadStream(sql, streamId, options)).events;
+}
+
+/**
+ * A stream's events (after `after`, of `types`) and its version, read in one snapshot: the version
+ * counts every event, including those `types` leaves out, so it is the one to append after.
+ */
+export async function loadStream(sql: Sql, streamId: string, options: ReadStreamOptions = {}): Promise<{ events: StoredEvent[]; version: number }> {
+  const params: unknown[] = [streamId, options.after ?? 0];
+  const typeFilter = options.types ? `and type = any($${params.push(options.types)}::text[])` : '';
+  const rows = await sql.query<{ version: number } & Partial<StoredEventRow>>(
+    `select v.version, e.*
+       from (select coalesce((select stream_position from assay_events
+                               where stream_id = $1 order by stream_position desc limit 1), 0) as version) v
+       left join lateral (
+         select ${STORED_EVENT_COLUMNS} from assay_events
+          where stream_id = $1 and stream_position > $2 ${typeFilter}
+          order by stream_position) e on true`,
+    params,
   );
-  return rows.map(toStoredEvent);
+  const events = rows.filter((row) => row.event_id != null).map((row) => toStoredEvent(row as StoredEventRow));
+  return { events, version: rows[0].version };
 }
 
 /** Several streams in one query. Every requested id is in the map; absent streams map to []. */

@@ -146,6 +146,30 @@ describe('runs: commands and read models', () => {
     expect(await settled(run.id)).toMatchObject({ numRecords: 18 });
   });
 
+  it("another process's first command on a long run reads the run's state, not its records", async () => {
+    const { run, metrics } = await setUp();
+    for (let i = 0; i < 3; i++) await backend.commands.addRecords(run.id, Array.from({ length: 1000 }, (_, j) => ({ inputs: { q: `${i}-${j}` } })));
+    // A gateway or scoring process that has not seen this run yet, counting the events it loads.
+    let eventsLoaded = 0;
+    const counted = new Proxy(backend.store, {
+      get(store, property, receiver) {
+        const value = Reflect.get(store, property, receiver);
+        if (property !== 'loadStream' && property !== 'readStream') return typeof value === 'function' ? value.bind(store) : value;
+        return async (...args: unknown[]) => {
+          const loaded = await value.apply(store, args);
+          eventsLoaded += Array.isArray(loaded) ? loaded.length : loaded.events.length;
+          return loaded;
+        };
+      },
+    });
+    const otherProcess = new RunCommands(counted, backend.queries);
+    expect(await otherProcess.metricsOfRun(run.id)).toEqual(metrics);
+    await otherProcess.addRecords(run.id, [{ inputs: { q: 'one more' } }]);
+    expect((await otherProcess.updateRunNotes(run.id, 'after 3,001 records')).notes).toBe('after 3,001 records');
+    expect(eventsLoaded).toBeLessThanOrEqual(2); // RunCreated, then its own notes: never the 3,000 RecordAdded
+    expect(await settled(run.id)).toMatchObject({ numRecords: 3001, notes: 'after 3,001 records' });
+  });
+
   it('refuses unknown and foreign ids with stable codes, changing nothing', async () => {
     const { run } = await setUp();
     const other = await setUp();

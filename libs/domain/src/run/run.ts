@@ -69,9 +69,15 @@ export type RunState =
       readonly projectId: string;
       readonly metrics: readonly MetricSnapshot[];
       readonly notes: string;
-      readonly numRecords: number;
       readonly testsetId?: string;
     };
+
+/**
+ * The events a run's state is folded from. The rest of its stream (RecordAdded, most of it, with
+ * every record's payload) decides nothing, so loading a run never reads them; their positions
+ * still count in the stream's version.
+ */
+export const RUN_STATE_EVENT_TYPES: readonly RunEvent['type'][] = ['RunCreated', 'RunNotesUpdated'];
 
 const MAX_NOTES_LENGTH = 100_000;
 
@@ -160,13 +166,11 @@ export const runDecider: Decider<RunCommand, RunState, RunEvent> = {
           projectId: event.data.projectId,
           metrics: event.data.metrics,
           notes: event.data.notes,
-          numRecords: 0,
           ...(event.data.testsetId ? { testsetId: event.data.testsetId } : {}),
         };
-      case 'RecordAdded':
-        return state.exists ? { ...state, numRecords: state.numRecords + 1 } : state;
       case 'RunNotesUpdated':
         return state.exists ? { ...state, notes: event.data.notes } : state;
+      case 'RecordAdded':
       case 'RecordRescoreRequested':
         return state;
     }

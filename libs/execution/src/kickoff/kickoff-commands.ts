@@ -106,7 +106,7 @@ export class KickoffCommands {
    * versions, as a new run always does.
    */
   async runAgain(runId: string): Promise<RunView> {
-    const created = (await this.deps.store.readStream(runStreamId(runId))).find((event) => event.type === 'RunCreated');
+    const [created] = await this.deps.store.readStream(runStreamId(runId), { types: ['RunCreated'] });
     if (!created) throw new AssayError('RUN_NOT_FOUND', `Run "${runId}" does not exist: check the run id (createRun returns it).`, { runId });
     const run = created.data as EventData<'RunCreated'>;
     const metricIds = run.metrics.map((metric) => metric.metricId);

@@ -11,6 +11,7 @@ import {
   RunCommand,
   RunEvent,
   RunState,
+  RUN_STATE_EVENT_TYPES,
   runStreamId,
   uuidFrom,
 } from '@assay/domain';
@@ -182,8 +183,10 @@ export class RunCommands implements RunCommandsApi {
   private async loadRun(runId: string): Promise<{ state: RunState; version: number }> {
     const streamId = runStreamId(runId);
     const cached = this.runs.get(streamId);
-    const events = await this.store.readStream(streamId, { after: cached?.version ?? 0 });
-    const loaded = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, events, cached);
+    // Only the events the state depends on: a run of a million records is not read to add the next.
+    const { events, version } = await this.store.loadStream(streamId, { after: cached?.version ?? 0, types: RUN_STATE_EVENT_TYPES });
+    const folded = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, events, cached);
+    const loaded = { state: folded.state, version };
     if (loaded.state.exists) this.runs.set(streamId, loaded);
     return loaded;
   }
