@@ -1,45 +1,29 @@
-import type { Backend } from '@assay/backend';
-import type { LogProcessor } from '@assay/event-store';
 import { gql } from './helpers';
-import { RealGateway, startRealGateway } from './real-gateway';
+import { useRealGateway } from './real-gateway';
 
 /**
  * Issue 4 through the real gateway over the real backend: Score's judge fields, Run.cost and
  * rescoreRun (a run of another project answers as a missing one).
  */
 describe('gateway: judge fields, cost and rescoreRun', () => {
-  let gateway: RealGateway;
-  let backend: Backend;
-  let processors: LogProcessor[];
-  let base: string;
-  let keys: RealGateway['keys'];
-  let projects: RealGateway['projects'];
-
-  beforeAll(async () => {
-    gateway = await startRealGateway('scoring');
-    ({ backend, processors, base, keys, projects } = gateway);
-  });
-
-  afterAll(async () => {
-    await gateway?.stop();
-  });
+  const g = useRealGateway('scoring');
 
   it('shows judge model, tokens, cost and cache per score, the run cost, and re-scores with the latest version', async () => {
-    const commands = backend.runs.commands;
-    const judge = await commands.createMetric({ projectId: projects.a, name: 'helpful', evalType: 'AI', outputType: 'BOOLEAN', promptTemplate: 'Is {{ outputs }} helpful?' });
-    const exact = await commands.createMetric({ projectId: projects.a, name: 'exact', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } });
-    const run = await commands.createRun({ projectId: projects.a, metricIds: [judge.id, exact.id] });
+    const commands = g.backend.runs.commands;
+    const judge = await commands.createMetric({ projectId: g.projects.a, name: 'helpful', evalType: 'AI', outputType: 'BOOLEAN', promptTemplate: 'Is {{ outputs }} helpful?' });
+    const exact = await commands.createMetric({ projectId: g.projects.a, name: 'exact', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } });
+    const run = await commands.createRun({ projectId: g.projects.a, metricIds: [judge.id, exact.id] });
     const [record] = await commands.addRecords(run.id, [{ outputs: 'yes', expected: 'yes' }]);
     const [judgeSnapshot, exactSnapshot] = await commands.metricsOfRun(run.id);
     await commands.recordOutcomes([
       { kind: 'score', runId: run.id, recordId: record.id, metric: judgeSnapshot, value: 1, reasoning: 'helpful', judge: { model: 'gpt-4o-mini-2024-07-18', tokens: { prompt: 90, completion: 12 }, cost: 0.0000207, cached: false } },
       { kind: 'score', runId: run.id, recordId: record.id, metric: exactSnapshot, value: 1, reasoning: 'same' },
     ]);
-    await Promise.all(processors.map((p) => p.waitUntilCaughtUp()));
+    await g.settled();
 
     const RUN = `id status metrics { id version } cost { systemTokens systemCost judgeTokens judgeCost total perMetric { metricId tokens cost } }
       records { edges { node { scores { metricId metricVersion round value judgeModel tokens promptTokens completionTokens cost cached } } } }`;
-    const read = await gql(base, `query ($id: ID!) { run(id: $id) { ${RUN} } }`, { id: run.id }, keys.a);
+    const read = await gql(g.base, `query ($id: ID!) { run(id: $id) { ${RUN} } }`, { id: run.id }, g.keys.a);
     expect(read.body.errors).toBeUndefined();
     const view = read.body.data.run;
     expect(view.status).toBe('COMPLETED');
@@ -60,21 +44,21 @@ describe('gateway: judge fields, cost and rescoreRun', () => {
     ].sort((x, y) => (x.metricId < y.metricId ? -1 : 1)));
 
     // Another project's key: the run is missing, and nothing is appended.
-    const foreign = await gql(base, 'mutation ($id: ID!) { rescoreRun(runId: $id) { id } }', { id: run.id }, keys.b);
+    const foreign = await gql(g.base, 'mutation ($id: ID!) { rescoreRun(runId: $id) { id } }', { id: run.id }, g.keys.b);
     expect(foreign.body.errors?.[0].extensions?.code).toBe('RUN_NOT_FOUND');
-    expect(await backend.runs.commands.rescoreVersions([run.id])).toEqual(new Map([[run.id, 0]]));
+    expect(await g.backend.runs.commands.rescoreVersions([run.id])).toEqual(new Map([[run.id, 0]]));
 
     await commands.updateMetric({ metricId: judge.id, guidelines: 'Only direct answers help.' });
     const rescored = await gql(
-      base,
+      g.base,
       'mutation ($id: ID!, $m: [ID!]) { rescoreRun(runId: $id, metricIds: $m, bypassCache: true) { id status numScores metrics { id version } } }',
       { id: run.id, m: [judge.id] },
-      keys.a,
+      g.keys.a,
     );
     expect(rescored.body.errors).toBeUndefined();
     expect(rescored.body.data.rescoreRun).toEqual({ id: run.id, status: 'SCORING', numScores: 1, metrics: [{ id: judge.id, version: 2 }, { id: exact.id, version: 1 }] });
 
-    const missing = await gql(base, 'mutation { rescoreRun(runId: "no-such-run") { id } }', {}, keys.a);
+    const missing = await gql(g.base, 'mutation { rescoreRun(runId: "no-such-run") { id } }', {}, g.keys.a);
     expect(missing.body.errors?.[0].extensions?.code).toBe('RUN_NOT_FOUND');
   });
 });
