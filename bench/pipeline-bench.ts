@@ -5,6 +5,8 @@
  *   BENCH_RECORDS (20000)  BENCH_BATCH (1000)  BENCH_CONCURRENCY (4 addRecords calls in flight)
  *   BENCH_RATE (unset: as fast as the calls in flight allow; else records/s: call n starts at n × batch ÷ rate)
  *   BENCH_SCORING (2 scoring processes)  BENCH_OUT (bench/results/pipeline-latest.json)
+ *   BENCH_RECORD_BYTES (unset: ~150 bytes of inputs, outputs and expected): pad each record's
+ *     inputs with a context of this many characters (RAG contexts, long transcripts)
  *   BENCH_HISTORY (0): events already in the log before the run (a store with a past), which every
  *     reader has passed before the clock starts; PostgreSQL keeps no statistics on them unless
  *     autovacuum runs, as on a young deployment.
@@ -36,6 +38,7 @@ async function main() {
 
   console.log(`starting the service stack (${scoringProcesses} scoring processes)…`);
   const history = env('BENCH_HISTORY', 0);
+  const recordBytes = env('BENCH_RECORD_BYTES', 0);
   const stack = await startServiceStack({ scoringProcesses, separateRelay });
   try {
     if (history > 0) await writeHistory(stack.database.url, history);
@@ -53,7 +56,7 @@ async function main() {
     // Bodies are built before the clock starts: the benchmark measures Assay, not JSON.stringify here.
     const bodies: string[] = [];
     for (let start = 0; start < total; start += batch) {
-      const records = Array.from({ length: Math.min(batch, total - start) }, (_, i) => makeRecord(start + i));
+      const records = Array.from({ length: Math.min(batch, total - start) }, (_, i) => withContext(makeRecord(start + i), recordBytes));
       bodies.push(JSON.stringify({ query: 'mutation ($r: ID!, $records: [RecordInput!]!) { addRecords(runId: $r, records: $records) { id } }', variables: { r: run.id, records } }));
     }
 
@@ -95,7 +98,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-      config: { records: total, metrics: 2, batch, concurrency, rate, scoringProcesses, separateRelay, history },
+      config: { records: total, metrics: 2, batch, concurrency, rate, scoringProcesses, separateRelay, history, recordBytes },
       ingest: {
         seconds: round(ingestSeconds),
         recordsPerSecond: Math.round(total / ingestSeconds),
@@ -124,6 +127,13 @@ async function main() {
   } finally {
     await stack.stop();
   }
+}
+
+/** The record with `bytes` characters of context in its inputs (none for 0). */
+function withContext(record: ReturnType<typeof makeRecord>, bytes: number) {
+  if (bytes <= 0) return record;
+  const sentence = 'The retrieved passage says the answer depends on the question asked. ';
+  return { ...record, inputs: { ...record.inputs, context: sentence.repeat(Math.ceil(bytes / sentence.length)).slice(0, bytes) } };
 }
 
 /**

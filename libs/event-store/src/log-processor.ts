@@ -11,6 +11,8 @@ export interface LogProcessorOptions<R = void> {
   readonly name: string;
   /** Only these event types reach `handle` (the checkpoint still moves past the others). */
   readonly types?: readonly string[];
+  /** Payload keys `handle` does not need, per event type (see ReadAllOptions.omitFromData). */
+  readonly omitFromData?: Readonly<Record<string, readonly string[]>>;
   /** Most events per `handle` call (and per transaction). */
   readonly batchSize: number;
   /** Most data bytes per batch (see ReadAllOptions.maxBytes); a batch holds at least one event. Default: no byte limit. */
@@ -83,7 +85,7 @@ interface RoundOutcome<R> {
  * on its own.
  */
 export function startLogProcessor<R = void>(store: PostgresEventStore, db: Database, options: LogProcessorOptions<R>): LogProcessor {
-  const { name, types, batchSize, batchBytes, pollIntervalMs, handle, afterCommit, onError } = options;
+  const { name, types, omitFromData, batchSize, batchBytes, pollIntervalMs, handle, afterCommit, onError } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
   const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, name);
 
@@ -132,7 +134,7 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
         const ahead = await store.readAll({ after: from, limit: 1, types }, tx);
         return { full: false, caughtUp: ahead.events.length === 0, horizon: BigInt(ahead.horizon), heldBack: ahead.heldBack };
       }
-      const { events, position, horizon, heldBack, full } = await store.readAll({ after: from, limit: batchSize, maxBytes: batchBytes, types }, tx);
+      const { events, position, horizon, heldBack, full } = await store.readAll({ after: from, limit: batchSize, maxBytes: batchBytes, types, omitFromData }, tx);
       const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
       // A filtered processor moves past other types' events without handling any. Saving that
       // move every round would cost a commit (a WAL flush) per append on a busy log for every

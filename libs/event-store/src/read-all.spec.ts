@@ -189,6 +189,25 @@ describe('PostgresEventStore: readAll', () => {
     await idle;
   });
 
+  it('leaves out the payload keys a reader names, for the types it names only', async () => {
+    const reader = new Reader(await here());
+    await h.store.append([
+      {
+        streamId: 'omit-1',
+        expectedVersion: 'any',
+        events: [
+          { type: 'Big', data: { id: 1, inputs: 'x'.repeat(5000), outputs: { long: true }, kept: [1, 2] } },
+          { type: 'Other', data: { id: 2, inputs: 'stays' } },
+        ],
+      },
+    ]);
+    await logSettled(h.db);
+    const { events: page } = await h.store.readAll({ after: reader.position, limit: 10, maxBytes: 1_000_000, omitFromData: { Big: ['inputs', 'outputs'] } });
+    expect(page.map((e) => e.data)).toEqual([{ id: 1, kept: [1, 2] }, { id: 2, inputs: 'stays' }]);
+    // The log itself is untouched.
+    expect((await h.store.readStream('omit-1'))[0].data).toMatchObject({ inputs: 'x'.repeat(5000), outputs: { long: true } });
+  });
+
   it('filters by type and still advances past the other types', async () => {
     const start = await here();
     const reader = new Reader(start, ['Wanted']);

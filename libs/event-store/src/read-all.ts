@@ -1,6 +1,6 @@
 import { AssayError } from '@assay/contracts';
 import type { Sql } from '@assay/database';
-import { asSafeNumber, positionOf, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
+import { asSafeNumber, positionOf, storedEventColumns, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
 
 /** Rows of the log a filtered read looks through at most: its cost per read, however far behind it is. */
@@ -37,7 +37,7 @@ const BUDGET_COLUMN = `, sum(e.data_bytes) over (order by k.transaction_id, k.gl
  * of them per read, and only the rows kept are fetched, by primary key.
  */
 export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
-  const { after, limit, types, maxBytes } = options;
+  const { after, limit, types, maxBytes, omitFromData } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
   if (maxBytes !== undefined && !(maxBytes > 0)) throw new AssayError('BAD_USER_INPUT', 'readAll maxBytes must be positive.');
   const filtered = types !== undefined;
@@ -56,7 +56,7 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
     select k.transaction_id as log_xid, e.*${budgeted ? BUDGET_COLUMN : ''}
       from kept k
       cross join lateral (
-        select ${STORED_EVENT_COLUMNS}, pg_column_size(data) as data_bytes
+        select ${storedEventColumns(dataWithout(omitFromData, params))}, pg_column_size(data) as data_bytes
           from assay_events where assay_events.global_position = k.global_position
          -- LIMIT keeps this a probe per kept row: flattened into a join, it may become a hash of the whole log.
          limit 1) e`;
@@ -103,6 +103,14 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   // window's other rows too and does not scan them again. A full window may have more behind it.
   const position = scanEndXid === null ? last : { transactionId: scanEndXid, globalPosition: asSafeNumber(scanEndPosition!, 'global_position') };
   return { events, position, horizon, heldBack, full: scanned === windowRows };
+}
+
+/** `data`, or for the types named, `data` without those keys (`jsonb - text[]`); parameters go into `params`. */
+function dataWithout(omit: ReadAllOptions['omitFromData'], params: unknown[]): string {
+  const cases = Object.entries(omit ?? {})
+    .filter(([, keys]) => keys.length > 0)
+    .map(([type, keys]) => `when $${params.push(type)} then data - $${params.push(keys)}::text[]`);
+  return cases.length > 0 ? `case type ${cases.join(' ')} else data end` : 'data';
 }
 
 /** Orders positions as the log does: by transaction id (64-bit, so as BigInt), then global position. */

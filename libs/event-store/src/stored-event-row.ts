@@ -15,8 +15,13 @@ export interface StoredEventRow {
 }
 
 /** Every column, in the order above; `transaction_id::text` is explicit so it never becomes a number. */
-export const STORED_EVENT_COLUMNS = `global_position, transaction_id::text as transaction_id, stream_id, stream_position, event_id,
-  type, schema_version, data, metadata, created_at`;
+export const STORED_EVENT_COLUMNS = storedEventColumns('data');
+
+/** The same columns with `data` given by an expression (e.g. without some keys). */
+export function storedEventColumns(data: string): string {
+  return `global_position, transaction_id::text as transaction_id, stream_id, stream_position, event_id,
+  type, schema_version, ${data} as data, metadata, created_at`;
+}
 
 export function toStoredEvent(row: StoredEventRow): StoredEvent {
   return {

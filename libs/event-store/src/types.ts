@@ -69,6 +69,12 @@ export interface ReadAllOptions {
   readonly maxBytes?: number;
   /** Only these event types (the position still advances past others). */
   readonly types?: readonly string[];
+  /**
+   * Per event type, top-level keys of `data` the read leaves out: payloads the reader does not
+   * look at (it may copy them in SQL from assay_events instead), so they are neither turned into
+   * text nor sent nor parsed. `maxBytes` still counts the stored size.
+   */
+  readonly omitFromData?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface ReadAllResult {

@@ -2,7 +2,7 @@ import type { EventBus } from '@assay/bus';
 import type { Database } from '@assay/database';
 import { LogProcessor, PostgresEventStore, startLogProcessor } from '@assay/event-store';
 import { RUN_UPDATED_TOPIC, RunView } from '../types';
-import { projectRuns } from './run-projector';
+import { projectRuns, RECORD_PAYLOAD_KEYS } from './run-projector';
 
 /** Checkpoint name of the read-model projector; resetting it rebuilds the read models. */
 export const READ_MODELS_PROCESSOR = 'read-models';
@@ -30,6 +30,7 @@ export function startRunProjections(options: RunProjectionsOptions): LogProcesso
     batchSize: options.batchSize ?? 20_000,
     batchBytes: 16 * 1024 * 1024,
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    omitFromData: { RecordAdded: RECORD_PAYLOAD_KEYS },
     handle: (events, tx) => projectRuns(events, tx),
     afterCommit: (changed: RunView[]) => {
       for (const view of changed) options.bus.broadcast(`${RUN_UPDATED_TOPIC}.${view.id}`, view);

@@ -10,6 +10,12 @@ import { projectHumanReview } from '../review/review-projector';
 import { outcomeRow, projectOutcomes, projectRescores, projectSystemCosts } from './scoring-projection';
 
 /**
+ * The payload of a RecordAdded: the projector copies it into rm_records in SQL, so it reads
+ * RecordAdded without it (a record may be hundreds of KB; its text need not cross to Node and back).
+ */
+export const RECORD_PAYLOAD_KEYS = ['inputs', 'outputs', 'expected'] as const;
+
+/**
  * Folds a batch of events from the global log into the read models, in the caller's transaction
  * (the log processor commits the checkpoint with it, so each event is applied exactly once).
  * Work is grouped by table: a batch of 1,000 RecordAdded events is one INSERT, not 1,000.
@@ -46,13 +52,15 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
     );
   }
   if (batch.records.length) {
+    // The payloads are copied from the log in SQL, by position (seq): they never travel to this
+    // process and back (the projector reads RecordAdded without them: RECORD_PAYLOAD_KEYS).
     // Counts move only by the rows actually inserted, so a replayed event cannot count twice.
     await tx.query(
       `with inserted as (
          insert into rm_records (id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution)
-         select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution
-         from jsonb_to_recordset($1::jsonb) as x(id text, run_id text, seq bigint, testcase_id text,
-              inputs jsonb, outputs jsonb, expected jsonb, created_at timestamptz, trial int, execution jsonb)
+         select x.id, x.run_id, x.seq, x.testcase_id, e.data->'inputs', e.data->'outputs', e.data->'expected', x.created_at, x.trial, x.execution
+         from jsonb_to_recordset($1::jsonb) as x(id text, run_id text, seq bigint, testcase_id text, created_at timestamptz, trial int, execution jsonb)
+         cross join lateral (select data from assay_events where global_position = x.seq limit 1) e
          on conflict do nothing
          returning run_id)
        update rm_runs r set num_records = r.num_records + c.n
@@ -176,9 +184,6 @@ function groupByTable(events: readonly StoredEvent[]) {
           run_id: data.runId,
           seq: event.globalPosition,
           testcase_id: data.testcaseId,
-          inputs: data.inputs,
-          outputs: data.outputs,
-          expected: data.expected,
           created_at: createdAt(event),
           trial: data.trial ?? null,
           execution: data.execution ?? null,
