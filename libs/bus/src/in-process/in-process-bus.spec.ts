@@ -67,6 +67,26 @@ describe('InProcessBus', () => {
     expect(checkpoint.globalPosition).toBeGreaterThanOrEqual(last.globalPosition);
   });
 
+  it('reads on through a long stretch of other events at once, not at the next poll', async () => {
+    const bus = newBus();
+    const options = fresh();
+    const [type] = options.eventTypes;
+    const received: Delivery[] = [];
+    const handle = await bus.consume(options, async (batch) => {
+      for (const d of batch) {
+        received.push(d);
+        d.ack();
+      }
+    });
+    // More than one read's window of the log (SCAN_WINDOW, 10,000 rows) before the event it wants.
+    await harness.append('Crowd', 25_000, 5_000);
+    const [wanted] = await harness.append(type, 1);
+    // Half the poll interval: only reading on at once (not waiting for the poll) gets it here in time.
+    await waitFor(() => received.length === 1, async () => `the event after the crowd within 30 s; ${await harness.horizonReport()}`, 30_000);
+    await handle.stop();
+    expect(received[0].event.eventId).toBe(wanted.eventId);
+  });
+
   it('publish is a no-op: the log is the bus', async () => {
     await expect(newBus().publish([])).resolves.toBeUndefined();
   });

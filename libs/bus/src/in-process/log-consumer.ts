@@ -111,9 +111,10 @@ export class LogConsumer {
     this.hinted = false;
     this.nextPollAt = Date.now() + this.settings.pollIntervalMs;
     const limit = Math.min(room, this.settings.readBatchSize);
-    const { events, position } = await this.store.readAll({ after: this.window.tail, limit, types: this.options.eventTypes });
+    const { events, position, full } = await this.store.readAll({ after: this.window.tail, limit, types: this.options.eventTypes });
     this.window.add(events, position);
-    this.moreToRead = events.length === limit;
+    // Full also when the read stopped at the end of its window of the log with fewer events.
+    this.moreToRead = full;
   }
 
   /** Like JetStream's ack wait: a delivery neither settled nor extended in time is handed out again. */
