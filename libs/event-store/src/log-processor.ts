@@ -132,7 +132,8 @@ export function startLogProcessor<R = void>(store: PostgresEventStore, db: Datab
       if (!locked) {
         // Another replica is on it. Still answer "caught up?" from its committed checkpoint.
         const ahead = await store.readAll({ after: from, limit: 1, types }, tx);
-        return { full: false, caughtUp: ahead.events.length === 0, horizon: BigInt(ahead.horizon), heldBack: ahead.heldBack };
+        // `full` without events: the read's window ended before any event of these types; more may follow.
+        return { full: false, caughtUp: ahead.events.length === 0 && !ahead.full, horizon: BigInt(ahead.horizon), heldBack: ahead.heldBack };
       }
       const { events, position, horizon, heldBack, full } = await store.readAll({ after: from, limit: batchSize, maxBytes: batchBytes, types, omitFromData }, tx);
       const result = events.length > 0 ? { value: await handle([...events], tx) } : undefined;
