@@ -1,4 +1,4 @@
-import type { Sql } from '@assay/database';
+import { advisoryLockKey, AdvisoryLockNamespace, type Sql } from '@assay/database';
 import { startLogProcessor, LogProcessorOptions } from './log-processor';
 import { events, gate, Harness, logSettled, sleep, startHarness, waitFor } from './spec/harness';
 import type { StoredEvent } from './types';
@@ -46,6 +46,41 @@ describe('startLogProcessor', () => {
   function options(name: string, overrides: Partial<LogProcessorOptions> = {}): LogProcessorOptions {
     return { name, batchSize: 10, pollIntervalMs: 50, handle: project(name), ...overrides };
   }
+
+  it('a standby is not caught up while an event of its types lies beyond a window of other events', async () => {
+    const name = 'standby-window';
+    await startAtEnd(name);
+    for (let i = 0; i < 3; i++) await h.store.append([{ streamId: `standby-noise-${i}`, expectedVersion: 'any', events: events(4_000, 'Noise') }]);
+    await h.store.append([{ streamId: 'standby-wanted', expectedVersion: 'any', events: events(1, 'Wanted') }]);
+    await logSettled(h.db);
+    // Another replica holds the processor's lock, as while it runs a round: this one is a standby.
+    // (The lock holder writes nothing, so it holds no transaction id and no reader back.)
+    const lock = advisoryLockKey(AdvisoryLockNamespace.logProcessor, name);
+    const held = gate();
+    const release = gate();
+    const holder = h.db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock($1, $2)', [lock.namespace, lock.id]);
+      held.open();
+      await release.promise;
+    });
+    await held.promise;
+    const standby = startLogProcessor(h.store, h.db, options(name, { types: ['Wanted'] }));
+    try {
+      let caughtUp = false;
+      const waiting = standby.waitUntilCaughtUp().then(() => (caughtUp = true));
+      await sleep(500); // ten of its rounds: each reads 10,000 Noise events past the checkpoint, and no Wanted
+      expect(caughtUp).toBe(false);
+
+      release.open();
+      await holder;
+      await waiting; // now it holds the lock and handles the Wanted event
+      expect((await handledBy(name)).map((row) => Number(row.count))).toEqual([1]);
+    } finally {
+      release.open();
+      await holder;
+      await standby.stop();
+    }
+  });
 
   it('resumes from its checkpoint: a stopped processor and its successor handle every event exactly once', async () => {
     const name = 'resume';
