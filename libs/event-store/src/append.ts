@@ -13,10 +13,8 @@ export const EVENTS_CHANNEL = 'assay_events';
 const MAX_ATTEMPTS = 10;
 
 /** One event ready to insert: ids and schema versions fixed once, so retries insert the same event. */
-interface PendingRow {
-  n: number;
+interface PreparedEvent {
   stream_id: string;
-  stream_position: number;
   event_id: string;
   type: string;
   schema_version: number;
@@ -27,7 +25,7 @@ interface PendingRow {
 interface PreparedRequest {
   readonly streamId: string;
   readonly expectedVersion: ExpectedVersion;
-  readonly rows: Omit<PendingRow, 'n' | 'stream_position'>[];
+  readonly rows: PreparedEvent[];
 }
 
 /**
@@ -66,8 +64,8 @@ export async function appendEvents(db: Database, requests: readonly AppendReques
 interface AppendStatement {
   /** Per request: its stream, its expectation (null: 'any'; 'no_stream' is 0) and the rows of earlier requests on the same stream. */
   readonly checks: { q: number; stream_id: string; expected: number | null; before: number }[];
-  /** Every row, with its request and its place in the stream after the version read. */
-  readonly rows: (Omit<PendingRow, 'stream_position'> & { q: number; k: number })[];
+  /** Every row with its place in the batch (n: global positions follow it), its request (q) and its place in the stream after the version read (k). */
+  readonly rows: (PreparedEvent & { n: number; q: number; k: number })[];
   readonly json: { checks: string; rows: string };
   readonly hint: string;
 }
