@@ -58,7 +58,10 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
     await tx.query(
       `with inserted as (
          insert into rm_records (id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution)
-         select x.id, x.run_id, x.seq, x.testcase_id, e.data->'inputs', e.data->'outputs', e.data->'expected', x.created_at, x.trial, x.execution
+         select x.id, x.run_id, x.seq, x.testcase_id,
+                -- A JSON null is stored as SQL NULL, as it always was.
+                nullif(e.data->'inputs', 'null'), nullif(e.data->'outputs', 'null'), nullif(e.data->'expected', 'null'),
+                x.created_at, x.trial, x.execution
          from jsonb_to_recordset($1::jsonb) as x(id text, run_id text, seq bigint, testcase_id text, created_at timestamptz, trial int, execution jsonb)
          cross join lateral (select data from assay_events where global_position = x.seq limit 1) e
          on conflict do nothing
