@@ -66,7 +66,8 @@ interface AppendStatement {
   readonly checks: { q: number; stream_id: string; expected: number | null; before: number }[];
   /** Every row with its place in the batch (n: global positions follow it), its request (q) and its place in the stream after the version read (k). */
   readonly rows: (PreparedEvent & { n: number; q: number; k: number })[];
-  readonly json: { checks: string; rows: string };
+  /** What is sent: the checks, and each row as JSON (joined into one array for the statement). */
+  readonly json: { checks: string; rows: readonly string[] };
   readonly hint: string;
 }
 
@@ -81,7 +82,7 @@ function appendStatement(requests: readonly PreparedRequest[]): AppendStatement 
     request.rows.forEach((row, i) => rows.push({ ...row, n: rows.length, q, k: before + i + 1 }));
     rowsSoFar.set(request.streamId, before + request.rows.length);
   });
-  return { checks, rows, json: { checks: JSON.stringify(checks), rows: JSON.stringify(rows) }, hint: appendedTypesHint(rows.map((row) => row.type)) };
+  return { checks, rows, json: { checks: JSON.stringify(checks), rows: rows.map((row) => JSON.stringify(row)) }, hint: appendedTypesHint(rows.map((row) => row.type)) };
 }
 
 type AppendedRow =
@@ -118,7 +119,7 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[], statem
      select 'event', null, null, event_id, global_position, transaction_id, created_at, stream_position from inserted
      union all
      select 'notified', null, null, null, null, null, null, null from notified`,
-    [statement.json.checks, statement.json.rows, statement.hint],
+    [statement.json.checks, `[${statement.json.rows.join(',')}]`, statement.hint],
   );
 
   const versionOf = new Map<number, number>();
@@ -136,24 +137,37 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[], statem
   }
   if (statement.rows.length === 0) return { streamVersions, events: [] };
 
-  // What is returned is what a read will give back (Dates as strings, undefined dropped…).
-  const stored: AppendStatement['rows'] = JSON.parse(statement.json.rows);
-  const events = stored.map((row): StoredEvent => {
+  const events = statement.rows.map((row, i): StoredEvent => {
     const written = inserted.get(row.event_id)!;
-    return {
-      eventId: row.event_id,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      streamId: row.stream_id,
-      streamPosition: written.stream_position,
-      globalPosition: asSafeNumber(written.global_position, 'global_position'),
-      transactionId: written.transaction_id,
-      createdAt: written.created_at,
-    };
+    return withPayloadFromJson(
+      {
+        eventId: row.event_id,
+        type: row.type,
+        schemaVersion: row.schema_version,
+        streamId: row.stream_id,
+        streamPosition: written.stream_position,
+        globalPosition: asSafeNumber(written.global_position, 'global_position'),
+        transactionId: written.transaction_id,
+        createdAt: written.created_at,
+      },
+      statement.json.rows[i],
+    );
   });
   return { streamVersions, events };
+}
+
+/**
+ * The event with `data` and `metadata` as a read will give them back (Dates as strings, undefined
+ * dropped…): parsed from the JSON that was sent, when first looked at. Most callers of append
+ * never look, and with large records the copy cost as much as the serialisation.
+ */
+function withPayloadFromJson(event: Omit<StoredEvent, 'data' | 'metadata'>, json: string): StoredEvent {
+  let payload: Pick<StoredEvent, 'data' | 'metadata'> | undefined;
+  const parsed = () => (payload ??= JSON.parse(json) as Pick<StoredEvent, 'data' | 'metadata'>);
+  return Object.defineProperties(event as StoredEvent, {
+    data: { enumerable: true, get: () => parsed().data },
+    metadata: { enumerable: true, get: () => parsed().metadata },
+  });
 }
 
 /** Latest position of each stream (0 when absent): one index probe per stream, in one query. */
