@@ -1,3 +1,4 @@
+export { backendDeps } from './backend-deps';
 export { createGatewayApp } from './create-gateway-app';
 export { GatewayModule, GRAPHQL_PATH } from './gateway.module';
 export { installBodyParser } from './http';

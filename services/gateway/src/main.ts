@@ -11,6 +11,7 @@ import { ensureInitApiKey, initApiKeyFromEnv } from '@assay/access';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
+import { backendDeps } from './backend-deps';
 import { createGatewayApp } from './create-gateway-app';
 import { createDefaultLogger } from './logger';
 
@@ -23,14 +24,7 @@ async function main(): Promise<void> {
   if (initApiKey) await ensureInitApiKey(backend.access, initApiKey, (msg, extra) => logger.info(extra ?? {}, msg));
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-gateway' });
   const app = await createGatewayApp({
-    commands: backend.runs.commands,
-    queries: backend.runs.queries,
-    access: backend.access,
-    testsets: backend.testsets,
-    systems: backend.systems,
-    history: backend.history,
-    review: backend.review,
-    execution: backend.execution,
+    ...backendDeps(backend),
     bus,
     logger,
     // Ready when PostgreSQL answers a query and NATS a round trip.

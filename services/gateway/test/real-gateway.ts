@@ -6,7 +6,7 @@ import { startRunProjections } from '@assay/runs';
 import { startSystemProjections } from '@assay/systems';
 import { createTestDatabase, TestDatabase } from '@assay/testing';
 import { startTestsetProjections } from '@assay/testsets';
-import { createGatewayApp } from '../src';
+import { backendDeps, createGatewayApp } from '../src';
 import { MemoryLogger } from './fakes';
 
 export interface RealGatewayOptions {
@@ -52,14 +52,7 @@ export async function startRealGateway(label: string, options: RealGatewayOption
     startSystemProjections({ db, store, pollIntervalMs }),
   ];
   const app = await createGatewayApp({
-    commands: backend.runs.commands,
-    queries: backend.runs.queries,
-    access: backend.access,
-    testsets: backend.testsets,
-    systems: backend.systems,
-    execution: backend.execution,
-    review: backend.review,
-    history: backend.history,
+    ...backendDeps(backend),
     bus: { onBroadcast: () => () => undefined },
     logger: new MemoryLogger(),
   });

@@ -11,7 +11,7 @@ import { connectBackend } from '@assay/backend';
 import { intEnv, onShutdownSignal } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
-import { createGatewayApp } from '@assay/gateway-service';
+import { backendDeps, createGatewayApp } from '@assay/gateway-service';
 import { RunsModule } from '@assay/runs-service';
 import { bootstrapExecution, bootstrapScoring } from '@assay/scoring-service';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -41,14 +41,7 @@ async function main(): Promise<void> {
   await scoring.init();
   const execution = await bootstrapExecution({ bus, store: backend.store, llm: () => backend.llm() });
   const gateway = await createGatewayApp({
-    commands: backend.runs.commands,
-    queries: backend.runs.queries,
-    access: backend.access,
-    testsets: backend.testsets,
-    systems: backend.systems,
-    history: backend.history,
-    review: backend.review,
-    execution: backend.execution,
+    ...backendDeps(backend),
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });
