@@ -220,6 +220,12 @@ describe('PostgresEventStore: append and read streams', () => {
     expect(after.events.map((e) => e.type)).toEqual(['Renamed']);
     expect(await h.store.loadStream('typed-never', { types: ['Opened'] })).toEqual({ events: [], version: 0 });
     expect((await h.store.readStream(s, { types: ['Filler'], after: 52 })).map((e) => e.streamPosition)).toEqual([53, 54, 55, 56, 57, 58, 59, 60, 61, 62]);
+
+    // Without payloads: where those events lie in the global log, for reading them a page at a time.
+    const { globalPositions, version } = await h.store.loadStreamPositions(s, { types: ['Opened', 'Renamed'] });
+    expect(version).toBe(62);
+    expect((await h.store.readEventsAt(globalPositions)).map((e) => e.eventId)).toEqual(loaded.events.map((e) => e.eventId));
+    expect(await h.store.loadStreamPositions('typed-never')).toEqual({ globalPositions: [], version: 0 });
   });
 
   it('reads several streams in one call, with an empty list for absent ones', async () => {

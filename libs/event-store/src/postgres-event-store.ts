@@ -4,7 +4,7 @@ import { parseAppendedHint } from './appended-hint';
 import { loadCheckpoint, saveCheckpoint } from './checkpoints';
 import { logLine } from './log';
 import { readAll } from './read-all';
-import { loadStream, readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
+import { loadStream, loadStreamPositions, readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
 const LISTEN_RETRY_MS = 1_000;
@@ -47,6 +47,11 @@ export class PostgresEventStore {
   /** The stream's events (after `after`, of `types`) with its version, in one snapshot: what a state to decide on is loaded from. */
   loadStream(streamId: string, options: ReadStreamOptions = {}, tx?: Sql): Promise<{ events: StoredEvent[]; version: number }> {
     return loadStream(tx ?? this.db, streamId, options);
+  }
+
+  /** Where the stream's events (of `types`) lie in the global log, with its version: for reading a long stream a page at a time (`readEventsAt`). */
+  loadStreamPositions(streamId: string, options: Pick<ReadStreamOptions, 'types'> = {}, tx?: Sql): Promise<{ globalPositions: number[]; version: number }> {
+    return loadStreamPositions(tx ?? this.db, streamId, options);
   }
 
   readStreams(streamIds: readonly string[], tx?: Sql): Promise<Map<string, StoredEvent[]>> {

@@ -1,5 +1,5 @@
 import type { Sql } from '@assay/database';
-import { STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
+import { asSafeNumber, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { StoredEvent } from './types';
 
 /**
@@ -42,6 +42,26 @@ export async function loadStream(sql: Sql, streamId: string, options: ReadStream
   );
   const events = rows.filter((row) => row.event_id != null).map((row) => toStoredEvent(row as StoredEventRow));
   return { events, version: rows[0].version };
+}
+
+/**
+ * Where a stream's events (of `types`) lie in the global log, and the stream's version, in one
+ * snapshot and without payloads: a long stream (a run's RecordAdded) is then read a page at a
+ * time with `readEventsAt`, in memory that does not grow with the stream.
+ */
+export async function loadStreamPositions(sql: Sql, streamId: string, options: Pick<ReadStreamOptions, 'types'> = {}): Promise<{ globalPositions: number[]; version: number }> {
+  const params: unknown[] = [streamId];
+  const typeFilter = options.types ? `and type = any($${params.push(options.types)}::text[])` : '';
+  const rows = await sql.query<{ version: number; global_position: string | number | null }>(
+    `select v.version, e.global_position
+       from (select coalesce((select stream_position from assay_events
+                               where stream_id = $1 order by stream_position desc limit 1), 0) as version) v
+       left join lateral (
+         select global_position from assay_events where stream_id = $1 ${typeFilter} order by stream_position) e on true`,
+    params,
+  );
+  const globalPositions = rows.filter((row) => row.global_position != null).map((row) => asSafeNumber(row.global_position!, 'global_position'));
+  return { globalPositions, version: rows[0].version };
 }
 
 /** Several streams in one query. Every requested id is in the map; absent streams map to []. */

@@ -1,6 +1,6 @@
 import type { JudgeUsage, MetricSnapshot } from '@assay/contracts';
-import { runStreamId } from '@assay/domain';
-import type { LogProcessor } from '@assay/event-store';
+import { executionStreamId, rescoreStreamId, runStreamId } from '@assay/domain';
+import { LOG_START, LogProcessor } from '@assay/event-store';
 import { createTestDatabase, TestDatabase } from '@assay/testing';
 import type { ScoringOutcome } from './commands/record-outcomes';
 import { startRunProjections } from './read-models/run-projections';
@@ -174,15 +174,36 @@ describe('runs: re-scoring and cost', () => {
     ).rejects.toBe(denied);
   });
 
-  it('a large run is asked in several appends, one request per record, every record once', async () => {
+  it('a large run is asked in several appends, one request per record, every record once, in the order they were added', async () => {
     const { run } = await setUp();
     for (let i = 0; i < 2; i++) await backend.commands.addRecords(run.id, Array.from({ length: 700 }, (_, j) => ({ outputs: { answer: `a${i}-${j}` } })));
-    await until(() => backend.queries.getRun(run.id), (v) => v!.numRecords === 1402);
+    // Records the server executed live on streams of their own; rescoreRun finds them through the read model.
+    const executed = [`${run.id}-x1`, `${run.id}-x2`];
+    for (const recordId of executed) {
+      await backend.store.append([
+        {
+          streamId: executionStreamId(recordId),
+          expectedVersion: 'no_stream',
+          events: [{ type: 'RecordAdded', data: { runId: run.id, recordId, testcaseId: null, inputs: null, outputs: { answer: recordId }, expected: null } }],
+        },
+      ]);
+    }
+    await backend.commands.addRecords(run.id, [{ outputs: { answer: 'last' } }]);
+    await until(() => backend.queries.getRun(run.id), (v) => v!.numRecords === 1405);
+
     await backend.commands.rescoreRun({ runId: run.id });
-    const events = (await backend.store.readStream(runStreamId(run.id))).filter((e) => e.type === 'RecordRescoreRequested');
-    expect(new Set(events.map((e) => (e.data as { recordId: string }).recordId)).size).toBe(1402);
-    expect(events).toHaveLength(1402);
-    expect(new Set(events.map((e) => e.transactionId)).size).toBe(2);
+    const added = await backend.store.readAll({ after: LOG_START, limit: 10_000, types: ['RecordAdded'] });
+    const requests = (await backend.store.readStream(runStreamId(run.id))).filter((e) => e.type === 'RecordRescoreRequested');
+    const recordIdOf = (e: { data: unknown }) => (e.data as { recordId: string }).recordId;
+    const ofThisRun = added.events.filter((e) => (e.data as { runId: string }).runId === run.id);
+    expect(requests.map(recordIdOf)).toEqual(ofThisRun.map(recordIdOf));
+    expect(requests).toHaveLength(1405);
+    expect(requests.find((e) => recordIdOf(e) === executed[1])!.data).toMatchObject({ outputs: { answer: executed[1] }, round: 1 });
+    // A page of 1,000 records per append: the first with the request, the rest after it.
+    expect(new Set(requests.map((e) => e.transactionId)).size).toBe(2);
+    const [request] = await backend.store.readStream(rescoreStreamId(run.id));
+    expect(request.data).toMatchObject({ round: 1, numRecords: 1405 });
+    expect(request.transactionId).toBe(requests[0].transactionId);
   });
 
   it('system calls of executed records add up in the run cost', async () => {

@@ -1,7 +1,7 @@
 import { MetricSnapshot, RunRescoreRequested, ScoreRecorded } from '@assay/contracts';
 import { deciderSpec } from '@assay/testing';
 import { recordScoringDecider } from '../record-scoring/record-scoring';
-import { currentRunMetrics, decideRescore, evolveRescore, initialRescoreState, RescoreState } from './rescore';
+import { currentRunMetrics, decideRescore, evolveRescore, initialRescoreState, recordRescoreRequests, RescoreState } from './rescore';
 import { runDecider, RunState } from './run';
 
 const snapshot = (metricId: string, extra: Partial<MetricSnapshot> = {}): MetricSnapshot => ({
@@ -27,7 +27,7 @@ const records = [
 describe('rescoreRun decisions', () => {
   it('re-scores every automatic metric by default, at its latest version, in round 1, one event per record', () => {
     const decision = decideRescore(
-      { type: 'RescoreRun', runId: 'r1', latest: [{ ...judge, version: 3 }, exact], records, bypassCache: false },
+      { type: 'RescoreRun', runId: 'r1', latest: [{ ...judge, version: 3 }, exact], numRecords: 2, bypassCache: false },
       run,
       initialRescoreState(),
     );
@@ -35,7 +35,7 @@ describe('rescoreRun decisions', () => {
       type: 'RunRescoreRequested',
       data: { runId: 'r1', round: 1, metrics: [{ ...judge, version: 3 }, exact], bypassCache: false, numRecords: 2 },
     });
-    expect(decision.records.map((e) => e.data)).toEqual([
+    expect(recordRescoreRequests(decision.requested, records).map((e) => e.data)).toEqual([
       { runId: 'r1', recordId: 'a', testcaseId: 'tc-1', inputs: { q: 1 }, outputs: { answer: 'x' }, expected: null, round: 1, metricIds: ['judge', 'exact'], bypassCache: false },
       { runId: 'r1', recordId: 'b', testcaseId: null, inputs: null, outputs: { answer: 'y' }, expected: { answer: 'y' }, round: 1, metricIds: ['judge', 'exact'], bypassCache: false },
     ]);
@@ -43,19 +43,19 @@ describe('rescoreRun decisions', () => {
   });
 
   it('skips HUMAN metrics (human scores are never replaced), and refuses a request with nothing else', () => {
-    const decision = decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['review', 'judge', 'judge'], latest: [judge], records, bypassCache: true }, run, initialRescoreState());
+    const decision = decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['review', 'judge', 'judge'], latest: [judge], numRecords: 2, bypassCache: true }, run, initialRescoreState());
     expect(decision.requested.data.metrics.map((m) => m.metricId)).toEqual(['judge']);
     expect(decision.skippedHuman).toEqual(['review']);
-    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['review'], latest: [], records, bypassCache: false }, run, initialRescoreState())).toThrow(
+    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['review'], latest: [], numRecords: 2, bypassCache: false }, run, initialRescoreState())).toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT' }),
     );
   });
 
   it('refuses a metric the run does not have, and a run that does not exist', () => {
-    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['other'], latest: [], records, bypassCache: false }, run, initialRescoreState())).toThrow(
+    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['other'], latest: [], numRecords: 2, bypassCache: false }, run, initialRescoreState())).toThrow(
       expect.objectContaining({ code: 'METRIC_NOT_FOUND' }),
     );
-    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r2', latest: [], records: [], bypassCache: false }, runDecider.initialState(), initialRescoreState())).toThrow(
+    expect(() => decideRescore({ type: 'RescoreRun', runId: 'r2', latest: [], numRecords: 0, bypassCache: false }, runDecider.initialState(), initialRescoreState())).toThrow(
       expect.objectContaining({ code: 'RUN_NOT_FOUND' }),
     );
   });
@@ -63,7 +63,7 @@ describe('rescoreRun decisions', () => {
   it('numbers rounds on, and the run then scores each metric at its latest pin and round', () => {
     const first: RunRescoreRequested = { type: 'RunRescoreRequested', data: { runId: 'r1', round: 1, metrics: [{ ...judge, version: 2 }], bypassCache: false, numRecords: 2 } };
     const state: RescoreState = evolveRescore(initialRescoreState(), first);
-    const decision = decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['exact'], latest: [exact], records, bypassCache: false }, run, state);
+    const decision = decideRescore({ type: 'RescoreRun', runId: 'r1', metricIds: ['exact'], latest: [exact], numRecords: 2, bypassCache: false }, run, state);
     expect(decision.requested.data.round).toBe(2);
     const after = evolveRescore(state, decision.requested);
     expect(currentRunMetrics(run.exists ? run.metrics : [], after).map((pin) => [pin.snapshot.metricId, pin.snapshot.version, pin.round])).toEqual([

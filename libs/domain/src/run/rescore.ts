@@ -9,8 +9,9 @@ import type { RunState } from './run';
  *   round (1, 2, …; the run's first scoring is round 0). Folded over the run's own snapshots it
  *   gives what the run scores with now: per metric a snapshot and a round (`currentRunMetrics`).
  *   The stream is small, so a scoring worker checks its version cheaply before each batch.
- * - The run stream gets one RecordRescoreRequested per record, in the same transaction: what the
- *   scoring workers consume (like RecordAdded) and what the relay carries.
+ * - The run stream gets one RecordRescoreRequested per record (the first page of them in the
+ *   request's transaction, the rest right after): what the scoring workers consume (like
+ *   RecordAdded) and what the relay carries.
  * - An outcome carries its round; the record-scoring decider decides each (record, metric version,
  *   round) once, and read models count only outcomes of each metric's current version and round.
  * - HUMAN metrics are a person's: never re-scored (asking for one is skipped), so human scores are
@@ -60,16 +61,14 @@ export interface RescoreRun {
   readonly metricIds?: readonly string[] | null;
   /** Each requested metric's latest snapshot (read by the handler from the metric streams). */
   readonly latest: readonly MetricSnapshot[];
-  /** The run's records (from its RecordAdded events). */
-  readonly records: readonly RescoreRecord[];
+  /** How many records the run has (from its RecordAdded events): the request states it. */
+  readonly numRecords: number;
   readonly bypassCache: boolean;
 }
 
 export interface RescoreDecision {
-  /** For `rescores-<runId>`. */
+  /** For `rescores-<runId>`; each record's request follows from it (`recordRescoreRequests`). */
   readonly requested: RunRescoreRequested;
-  /** For the run stream. */
-  readonly records: RecordRescoreRequested[];
   /** HUMAN metrics that were asked for and left alone. */
   readonly skippedHuman: string[];
 }
@@ -108,24 +107,35 @@ export function decideRescore(command: RescoreRun, run: RunState, rescore: Resco
     if (!snapshot) throw new AssayError('METRIC_NOT_FOUND', `Metric ${id} not found.`, { metricId: id });
     return snapshot;
   });
-  const round = rescore.rounds + 1;
-  const { runId } = command;
   return {
-    requested: { type: 'RunRescoreRequested', data: { runId, round, metrics, bypassCache: command.bypassCache, numRecords: command.records.length } },
-    records: command.records.map((record) => ({
-      type: 'RecordRescoreRequested',
-      data: {
-        runId,
-        recordId: record.recordId,
-        testcaseId: record.testcaseId,
-        inputs: record.inputs ?? null,
-        outputs: record.outputs ?? null,
-        expected: record.expected ?? null,
-        round,
-        metricIds,
-        bypassCache: command.bypassCache,
-      },
-    })),
+    requested: {
+      type: 'RunRescoreRequested',
+      data: { runId: command.runId, round: rescore.rounds + 1, metrics, bypassCache: command.bypassCache, numRecords: command.numRecords },
+    },
     skippedHuman,
   };
+}
+
+/**
+ * The run stream's share of a request: one RecordRescoreRequested per record, each a copy of the
+ * record with the round and metrics. A function of the request, so a run of a million records can
+ * be asked for a page of records at a time.
+ */
+export function recordRescoreRequests(requested: RunRescoreRequested, records: readonly RescoreRecord[]): RecordRescoreRequested[] {
+  const { runId, round, metrics, bypassCache } = requested.data;
+  const metricIds = metrics.map((metric) => metric.metricId);
+  return records.map((record) => ({
+    type: 'RecordRescoreRequested',
+    data: {
+      runId,
+      recordId: record.recordId,
+      testcaseId: record.testcaseId,
+      inputs: record.inputs ?? null,
+      outputs: record.outputs ?? null,
+      expected: record.expected ?? null,
+      round,
+      metricIds,
+      bypassCache,
+    },
+  }));
 }

@@ -9,31 +9,35 @@ import {
   MetricState,
   metricStreamId,
   metricsToRescore,
+  recordRescoreRequests,
   RescoreRecord,
   RescoreState,
   rescoreStreamId,
   runDecider,
   RunCommand,
+  RUN_STATE_EVENT_TYPES,
   RunEvent,
   RunState,
   runStreamId,
 } from '@assay/domain';
-import { AppendRequest, PostgresEventStore, StoredEvent, VersionConflictError } from '@assay/event-store';
+import { NewEvent, PostgresEventStore, VersionConflictError } from '@assay/event-store';
 import type { RescoreRunInput, RunView } from '../types';
 import { asDomainEvents, foldStream, toNewEvents } from './decide-and-append';
 
 const CONFLICT_RETRIES = 5;
-/** Most RecordRescoreRequested per append, by count and by JSON size (each is a copy of its record). */
-const CHUNK_EVENTS = 1_000;
+/** Records read from the log per page, and most RecordRescoreRequested per append. */
+const PAGE_RECORDS = 1_000;
+/** Most bytes of RecordRescoreRequested JSON per append (each is a copy of its record). */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
-function chunks<T extends { data: unknown }>(events: readonly T[]): T[][] {
+/** Splits a page of events into appends of at most CHUNK_BYTES of data (a single larger event goes alone). */
+function chunksByBytes<T extends { data: unknown }>(events: readonly T[]): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const event of events) {
     const size = JSON.stringify(event.data).length;
-    if (current.length > 0 && (current.length >= CHUNK_EVENTS || bytes + size > CHUNK_BYTES)) {
+    if (current.length > 0 && bytes + size > CHUNK_BYTES) {
       out.push(current);
       current = [];
       bytes = 0;
@@ -70,37 +74,44 @@ export class RescoreCommands {
   async rescoreRun(input: RescoreRunInput, authorize?: (projectId: string | null) => void): Promise<RunView> {
     const { runId } = input;
     for (let attempt = 1; ; attempt++) {
-      const runEvents = await this.store.readStream(runStreamId(runId));
-      const run = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, runEvents);
-      authorize?.(run.state.exists ? run.state.projectId : null);
-      if (!run.state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`, { runId });
+      // The run's state and version, then where its records lie in the log: no payloads yet.
+      const run = await this.store.loadStream(runStreamId(runId), { types: RUN_STATE_EVENT_TYPES });
+      const state = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, run.events).state;
+      authorize?.(state.exists ? state.projectId : null);
+      if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`, { runId });
       const rescore = await this.loadRescores(runId);
-      const { metricIds } = metricsToRescore(run.state, input.metricIds);
-      const latest = await this.latestSnapshots(run.state.projectId, metricIds);
-      const records = await this.recordsOf(runId, runEvents);
+      const { metricIds } = metricsToRescore(state, input.metricIds);
+      const latest = await this.latestSnapshots(state.projectId, metricIds);
+      const positions = await this.recordPositionsOf(runId);
       const decision = decideRescore(
-        { type: 'RescoreRun', runId, metricIds: input.metricIds, latest, records, bypassCache: Boolean(input.bypassCache) },
-        run.state,
+        { type: 'RescoreRun', runId, metricIds: input.metricIds, latest, numRecords: positions.length, bypassCache: Boolean(input.bypassCache) },
+        state,
         rescore.state,
       );
-      // Large runs go in several appends: the first holds the request (and checks both streams'
-      // versions), the rest follow with the run stream's version unchecked. A crash in between
-      // leaves some records without a request: the runs service's sweep republishes records that
-      // lack an outcome of the current round, which scores them with the new pins all the same.
-      const [first = [], ...rest] = chunks(toNewEvents(decision.records));
-      const requests: AppendRequest[] = [
-        { streamId: rescoreStreamId(runId), expectedVersion: rescore.version, events: toNewEvents([decision.requested]) },
-        // Checked even when nothing is appended to it: records added meanwhile are included on retry.
-        { streamId: runStreamId(runId), expectedVersion: run.version, events: first },
-      ];
+      // The records are read and asked for a page at a time, so a run of any size re-scores in
+      // bounded memory. The first append holds the request and the first page and checks both
+      // streams' versions; the rest follow with the run stream's version unchecked. A crash in
+      // between leaves some records without a request: the runs service's sweep republishes
+      // records that lack an outcome of the current round, which scores them with the new pins all the same.
+      const pages = this.recordPages(runId, positions);
+      const firstPage = await pages.next();
+      const [first = [], ...restOfFirstPage] = chunksByBytes(toNewEvents(recordRescoreRequests(decision.requested, firstPage.done ? [] : firstPage.value)));
       try {
-        await this.store.append(requests);
+        await this.store.append([
+          { streamId: rescoreStreamId(runId), expectedVersion: rescore.version, events: toNewEvents([decision.requested]) },
+          // Checked even when nothing is appended to it: records added meanwhile are included on retry.
+          { streamId: runStreamId(runId), expectedVersion: run.version, events: first },
+        ]);
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
         continue;
       }
-      for (const events of rest) await this.store.append([{ streamId: runStreamId(runId), expectedVersion: 'any', events }]);
+      const appendUnchecked = (events: NewEvent[]) => this.store.append([{ streamId: runStreamId(runId), expectedVersion: 'any', events }]);
+      for (const events of restOfFirstPage) await appendUnchecked(events);
+      for await (const records of pages) {
+        for (const events of chunksByBytes(toNewEvents(recordRescoreRequests(decision.requested, records)))) await appendUnchecked(events);
+      }
       return this.waitForRescore(runId, decision.requested.data.metrics.map((m) => m.metricId), decision.requested.data.round);
     }
   }
@@ -135,25 +146,32 @@ export class RescoreCommands {
   }
 
   /**
-   * The run's records as their RecordAdded stated them: those added through the API are on the run
-   * stream; those the server executed are on streams of their own, found through the read model.
+   * Where the run's RecordAdded events lie in the log, in order: those added through the API are
+   * on the run stream (read from the log itself, as of the version just loaded); those the server
+   * executed are on streams of their own, found through the read model.
    */
-  private async recordsOf(runId: string, runEvents: readonly StoredEvent[]): Promise<RescoreRecord[]> {
-    const added = runEvents.filter((event) => event.type === 'RecordAdded');
-    const onRunStream = new Set(added.map((event) => event.globalPosition));
-    const elsewhere = (await this.reads.recordPositions(runId)).filter((position) => !onRunStream.has(position));
-    const executed = elsewhere.length > 0 ? await this.store.readEventsAt(elsewhere) : [];
-    const byId = new Map<string, StoredEvent>();
-    for (const event of [...added, ...executed]) {
-      const data = event.data as EventData<'RecordAdded'>;
-      if (event.type === 'RecordAdded' && data.runId === runId && !byId.has(data.recordId)) byId.set(data.recordId, event);
-    }
-    return [...byId.values()]
-      .sort((a, b) => a.globalPosition - b.globalPosition)
-      .map((event) => {
+  private async recordPositionsOf(runId: string): Promise<number[]> {
+    const [onRunStream, projected] = await Promise.all([
+      this.store.loadStreamPositions(runStreamId(runId), { types: ['RecordAdded'] }),
+      this.reads.recordPositions(runId),
+    ]);
+    return [...new Set([...onRunStream.globalPositions, ...projected])].sort((a, b) => a - b);
+  }
+
+  /** The run's records as their RecordAdded stated them, PAGE_RECORDS at a time, each record once. */
+  private async *recordPages(runId: string, positions: readonly number[]): AsyncGenerator<RescoreRecord[]> {
+    const seen = new Set<string>();
+    for (let start = 0; start < positions.length; start += PAGE_RECORDS) {
+      const events = await this.store.readEventsAt(positions.slice(start, start + PAGE_RECORDS));
+      const records: RescoreRecord[] = [];
+      for (const event of events) {
         const data = event.data as EventData<'RecordAdded'>;
-        return { recordId: data.recordId, testcaseId: data.testcaseId, inputs: data.inputs, outputs: data.outputs, expected: data.expected };
-      });
+        if (event.type !== 'RecordAdded' || data.runId !== runId || seen.has(data.recordId)) continue;
+        seen.add(data.recordId);
+        records.push({ recordId: data.recordId, testcaseId: data.testcaseId, inputs: data.inputs, outputs: data.outputs, expected: data.expected });
+      }
+      yield records;
+    }
   }
 
   /** Read-your-writes: the run as the read models show it once they count the new round. */
