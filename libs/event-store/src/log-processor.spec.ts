@@ -288,6 +288,47 @@ describe('startLogProcessor', () => {
     await processor.stop();
   });
 
+  it('a processor of sparse types stays asleep while only records and scores wait behind an open transaction', async () => {
+    const name = 'sparse-asleep';
+    await startAtEnd(name);
+    await startAtEnd(`${name}-all`);
+    const got: StoredEvent[] = [];
+    const sparseReads = jest.spyOn(h.store, 'readAll');
+    const sparse = startLogProcessor(h.store, h.db, options(name, { types: ['Wanted'], pollIntervalMs: 60_000, handle: async (batch) => void got.push(...batch) }));
+    // A reader of everything beside it, as the run projections are: held back, it looks again every 25 ms.
+    const all = startLogProcessor(h.store, h.db, options(`${name}-all`, { pollIntervalMs: 60_000, handle: async () => undefined }));
+    await Promise.all([sparse.waitUntilCaughtUp(), all.waitUntilCaughtUp()]);
+    const hold = gate();
+    const wrote = gate();
+    const blocker = h.db.transaction(async (tx) => {
+      await tx.query(`insert into handled (processor, event_id, global_position) values ('blocker', gen_random_uuid(), 0)`);
+      wrote.open();
+      await hold.promise;
+    });
+    await wrote.promise;
+    try {
+      const readsOfWanted = () => sparseReads.mock.calls.filter(([options]) => options.types?.includes('Wanted')).length;
+      const before = readsOfWanted();
+      for (let i = 0; i < 5; i++) {
+        await h.store.append([{ streamId: `${name}-record-${i}`, expectedVersion: 'any', events: events(3, 'RecordAdded') }]);
+        await sleep(60);
+      }
+      // Held-back hints name the record types only: no round for the reader of 'Wanted' (it ran ~12 before).
+      expect(readsOfWanted() - before).toBeLessThanOrEqual(1);
+
+      // Its own kind held back: it looks again soon, and takes the event as soon as the blocker ends.
+      await h.store.append([{ streamId: `${name}-wanted`, expectedVersion: 'any', events: events(1, 'Wanted') }]);
+      await sleep(100);
+      expect(got).toEqual([]);
+    } finally {
+      hold.open();
+      await blocker;
+    }
+    await waitFor(() => got.length === 1, 1_000);
+    sparseReads.mockRestore();
+    await Promise.all([sparse.stop(), all.stop()]);
+  });
+
   it('calls afterCommit with what handle returned, only for batches that committed', async () => {
     const name = 'after-commit';
     await startAtEnd(name);

@@ -4,6 +4,7 @@ import { parseAppendedHint } from './appended-hint';
 import { loadCheckpoint, saveCheckpoint } from './checkpoints';
 import { logLine } from './log';
 import { readAll } from './read-all';
+import { DENSE_EVENT_TYPES } from './schema/003-sparse-types';
 import { loadStream, loadStreamPositions, readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
@@ -13,6 +14,7 @@ const LISTEN_RETRY_MS = 1_000;
 export type AppendedListener = (types: ReadonlySet<string> | undefined) => void;
 /** Delay of the follow-up hint after a read found events held back (see `readAll`). */
 const HELD_BACK_HINT_MS = 25;
+const DENSE_TYPES: ReadonlySet<string> = new Set(DENSE_EVENT_TYPES);
 
 /**
  * The event store on PostgreSQL. Every method takes an optional transaction (`tx`, from
@@ -25,6 +27,8 @@ export class PostgresEventStore {
   private unlisten: (() => Promise<void>) | undefined;
   private closed = false;
   private heldBackHint: NodeJS.Timeout | undefined;
+  /** Whether the pending held-back hint must wake readers of every type (events of sparse types wait too). */
+  private heldBackHintAll = false;
 
   constructor(private readonly db: Database) {}
 
@@ -76,12 +80,16 @@ export class PostgresEventStore {
    */
   async readAll(options: ReadAllOptions, tx?: Sql): Promise<ReadAllResult> {
     const result = await readAll(tx ?? this.db, options);
-    if (result.heldBack && this.appendedListeners.size > 0 && !this.heldBackHint && !this.closed) {
-      this.heldBackHint = setTimeout(() => {
+    if (result.heldBack && this.appendedListeners.size > 0 && !this.closed) {
+      // With only records and scores waiting (the usual case on a busy log), the hint names their
+      // types and readers of other types stay asleep. One hint at a time, naming everything waiting.
+      if (result.sparseHeldBack) this.heldBackHintAll = true;
+      this.heldBackHint ??= setTimeout(() => {
+        const held = this.heldBackHintAll ? undefined : DENSE_TYPES;
         this.heldBackHint = undefined;
-        this.emitAppended();
-      }, HELD_BACK_HINT_MS);
-      this.heldBackHint.unref();
+        this.heldBackHintAll = false;
+        this.emitAppended(held);
+      }, HELD_BACK_HINT_MS).unref();
     }
     return result;
   }

@@ -258,6 +258,30 @@ describe('PostgresEventStore: readAll', () => {
     expect(comparePositions(reader.position, stuck)).toBeGreaterThan(0);
   });
 
+  it('a reader of sparse types is held back only by its own kind, not by per-record events', async () => {
+    const start = await here();
+    await logSettled(h.db); // no other transaction of this cluster older than the one below
+    const open = await openAppend('sparse-open', 'ScoreRecorded');
+    try {
+      await h.store.append([{ streamId: 'dense-after', expectedVersion: 'any', events: events(3, 'RecordAdded') }]);
+      // Committed records wait behind the open transaction: their readers look again soon; a
+      // reader of sparse types has nothing waiting, so it need not.
+      expect((await h.store.readAll({ after: start, limit: 10, types: ['RecordAdded'] })).heldBack).toBe(true);
+      expect((await h.store.readAll({ after: start, limit: 10, types: ['Wanted'] })).heldBack).toBe(false);
+      await h.store.append([{ streamId: 'sparse-after', expectedVersion: 'any', events: events(1, 'Wanted') }]);
+      expect((await h.store.readAll({ after: start, limit: 10, types: ['Wanted'] })).heldBack).toBe(true);
+    } finally {
+      open.release();
+      await open.done;
+    }
+    const reader = new Reader(start, ['Wanted']);
+    await reader.drain();
+    expect(reader.received.map((e) => e.streamId)).toEqual(['sparse-after']);
+    const dense = new Reader(start, ['RecordAdded', 'ScoreRecorded']);
+    await dense.drain();
+    expect(dense.received.map((e) => e.streamId)).toEqual(['sparse-open', 'dense-after', 'dense-after', 'dense-after']);
+  });
+
   it('stops at a byte budget, always reads at least one event, and skips nothing across pages', async () => {
     const start = await here();
     const big = 'x'.repeat(2_000);

@@ -1,10 +1,14 @@
 import { AssayError } from '@assay/contracts';
 import type { Sql } from '@assay/database';
+import { DENSE_EVENT_TYPES } from './schema/003-sparse-types';
 import { asSafeNumber, positionOf, storedEventColumns, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
 
 /** Rows of the log a filtered read looks through at most: its cost per read, however far behind it is. */
 export const SCAN_WINDOW = 10_000;
+
+/** The newest row's transaction. */
+const NEWEST_XID = 'select e.transaction_id from assay_events e order by e.transaction_id desc, e.global_position desc limit 1';
 
 /** With a byte budget: the running total of the kept rows' data sizes (pg_column_size), in log order. */
 const BUDGET_COLUMN = `, sum(e.data_bytes) over (order by k.transaction_id, k.global_position rows unbounded preceding) as bytes_through`;
@@ -34,13 +38,17 @@ const BUDGET_COLUMN = `, sum(e.data_bytes) over (order by k.transaction_id, k.gl
  * Every read is one statement, and costs what it returns, not the size of the log (see
  * read-cost.spec.ts): the rows after the position come from `assay_log_window` (the ordered index
  * scan, whatever the planner's statistics), a filtered reader looks through at most SCAN_WINDOW
- * of them per read, and only the rows kept are fetched, by primary key.
+ * of them per read, and only the rows kept are fetched, by primary key. A reader whose types are
+ * all sparse (none of DENSE_EVENT_TYPES, the per-record ones) looks only at sparse rows, through
+ * their own index (`assay_sparse_log_window`), and asks whether sparse rows are held back.
  */
 export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAllResult> {
   const { after, limit, types, maxBytes, omitFromData } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new AssayError('BAD_USER_INPUT', 'readAll limit must be a positive integer.');
   if (maxBytes !== undefined && !(maxBytes > 0)) throw new AssayError('BAD_USER_INPUT', 'readAll maxBytes must be positive.');
   const filtered = types !== undefined;
+  // A reader of sparse types only walks the sparse index (migration 003): a log of its types' size.
+  const sparse = filtered && types.every((type) => !(DENSE_EVENT_TYPES as readonly string[]).includes(type));
   const budgeted = maxBytes !== undefined;
   // A filtered read looks through a window of the log and keeps the rows of its types; an
   // unfiltered one keeps the whole window, of `limit` rows.
@@ -63,19 +71,19 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   const budgetedPage = budgeted ? `select * from (${page}) p where p.bytes_through - p.data_bytes < $${params.push(maxBytes)}` : page;
 
   // One statement, one snapshot: the horizon, the window below it and the rows kept are read together.
-  const rows = await sql.query<{ horizon: string; held_back: boolean; scanned: number; scan_end_xid: string | null; scan_end_position: number | null; bytes_through?: string } & Partial<StoredEventRow>>(
+  const rows = await sql.query<{ horizon: string; held_back: boolean; sparse_held_back: boolean; scanned: number; scan_end_xid: string | null; scan_end_position: number | null; bytes_through?: string } & Partial<StoredEventRow>>(
     `with horizon as (
        select s.horizon_xid,
               -- visible (committed) rows at or above the horizon: readable once it moves on.
               -- (Not named "xmin": that is also a system column of every table.) Asked as "the
               -- newest row's transaction", one backward index probe: as EXISTS over a range, a
               -- planner without statistics scans the whole log to find there is none.
-              coalesce((select e.transaction_id from assay_events e
-                         order by e.transaction_id desc, e.global_position desc limit 1) >= s.horizon_xid, false) as held_back
+              coalesce((${sparse ? 'select assay_newest_sparse_xid()' : NEWEST_XID}) >= s.horizon_xid, false) as held_back,
+              coalesce((select assay_newest_sparse_xid()) >= s.horizon_xid, false) as sparse_held_back
          from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon_xid) s
      ),
      scan as materialized (
-       select w.* from horizon h cross join lateral assay_log_window($1::xid8, $2::bigint, h.horizon_xid, $3::int) w
+       select w.* from horizon h cross join lateral ${sparse ? 'assay_sparse_log_window' : 'assay_log_window'}($1::xid8, $2::bigint, h.horizon_xid, $3::int) w
      ),
      scan_end as (
        select (select count(*)::int from scan) as scanned, l.transaction_id as xid, l.global_position as position
@@ -83,7 +91,7 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
          left join lateral (select transaction_id, global_position from scan order by transaction_id desc, global_position desc limit 1) l on true
      ),
      kept as (${kept})
-     select h.horizon_xid::text as horizon, h.held_back, se.scanned, se.xid::text as scan_end_xid, se.position as scan_end_position, p.*
+     select h.horizon_xid::text as horizon, h.held_back, h.sparse_held_back, se.scanned, se.xid::text as scan_end_xid, se.position as scan_end_position, p.*
        from horizon h
        cross join scan_end se
        left join lateral (${budgetedPage}) p on true
@@ -92,17 +100,17 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
       order by p.log_xid, p.global_position`,
     params,
   );
-  const { horizon, held_back: heldBack, scanned, scan_end_xid: scanEndXid, scan_end_position: scanEndPosition } = rows[0];
+  const { horizon, held_back: heldBack, sparse_held_back: sparseHeldBack, scanned, scan_end_xid: scanEndXid, scan_end_position: scanEndPosition } = rows[0];
   const found = rows.filter((row) => row.event_id != null);
   const events = found.map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
   // Cut by the budget once it is spent through the last row read (the next round finds out whether more follow).
   const cutByBytes = budgeted && found.length > 0 && Number(found[found.length - 1].bytes_through) >= maxBytes;
-  if (events.length === limit || cutByBytes) return { events, position: last, horizon, heldBack, full: true };
+  if (events.length === limit || cutByBytes) return { events, position: last, horizon, heldBack, sparseHeldBack, full: true };
   // Fewer events than asked: every row of the window was looked at, so the reader moves past the
   // window's other rows too and does not scan them again. A full window may have more behind it.
   const position = scanEndXid === null ? last : { transactionId: scanEndXid, globalPosition: asSafeNumber(scanEndPosition!, 'global_position') };
-  return { events, position, horizon, heldBack, full: scanned === windowRows };
+  return { events, position, horizon, heldBack, sparseHeldBack, full: scanned === windowRows };
 }
 
 /** `data`, or for the types named, `data` without those keys (`jsonb - text[]`); parameters go into `params`. */

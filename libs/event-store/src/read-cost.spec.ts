@@ -67,6 +67,26 @@ describe('PostgresEventStore: reads touch rows in proportion to what they return
     expect(next.rowsRead).toBeLessThanOrEqual(10);
   });
 
+  it('a reader of sparse types touches only sparse rows, however many records and scores the log holds', async () => {
+    await logSettled(h.db);
+    const before = (await h.store.readAll({ after: start, limit: 1_000_000 })).position;
+    // Per-record events (DENSE_EVENT_TYPES), with one event of a sparse type among them.
+    for (let i = 0; i < 2 * SCAN_WINDOW; i += 1000) {
+      if (i === SCAN_WINDOW) await h.store.append([{ streamId: 'rare-among-scores', expectedVersion: 'any', events: [{ type: 'Rare', data: {} }] }]);
+      await h.store.append(
+        Array.from({ length: 1000 }, (_, s) => ({ streamId: `record-${i + s}`, expectedVersion: 0, events: [{ type: 'ScoreRecorded', data: { n: i + s } }] })),
+      );
+    }
+    await logSettled(h.db);
+    const { result: read, rowsRead } = await counting(h, (sql) => h.store.readAll({ after: before, limit: 100, types: ['Rare', 'ApiKeyCreated'] }, sql));
+    expect(read.events.map((event) => event.streamId)).toEqual(['rare-among-scores']);
+    expect(read.full).toBe(false);
+    expect(rowsRead).toBeLessThanOrEqual(10);
+    // A reader of a per-record type still walks the log a window at a time, as before.
+    const { result: scores } = await counting(h, (sql) => h.store.readAll({ after: before, limit: 100, types: ['ScoreRecorded'] }, sql));
+    expect(scores.events).toHaveLength(100);
+  });
+
   it('reading 500 record streams (most not started yet) probes each one', async () => {
     const ids = Array.from({ length: 500 }, (_, i) => (i % 5 === 0 ? `noise-${i}` : `not-started-${i}`));
     const { result: streams, rowsRead } = await counting(h, (sql) => h.store.readStreams(ids, sql));

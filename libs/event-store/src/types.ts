@@ -87,11 +87,17 @@ export interface ReadAllResult {
    */
   readonly horizon: string;
   /**
-   * Committed events exist at or above the horizon: an older transaction that is still running
+   * Committed events (of this read's kind: any, or for a reader of sparse types only, those) exist
+   * at or above the horizon: an older transaction that is still running
    * holds them back. They become readable when it ends, which may send no notification (if it
    * appended nothing), so a reader should look again soon rather than wait for a hint.
    */
   readonly heldBack: boolean;
+  /**
+   * Some of the events held back (whatever this read's types) are of sparse types (not the
+   * per-record DENSE_EVENT_TYPES): their readers too should look again soon.
+   */
+  readonly sparseHeldBack: boolean;
   /**
    * The read stopped at `limit` or `maxBytes`, or a filtered read at the end of the window of the
    * log it looks through: more events may follow at once.
