@@ -24,7 +24,8 @@ export const SPARSE_PREDICATE = `type not in (${DENSE_EVENT_TYPES.map((type) => 
  */
 export class Migration20261125SparseTypes extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create index assay_events_sparse_order on assay_events (transaction_id, global_position) where ${SPARSE_PREDICATE}`);
+    // "if not exists": on a large log an operator may build it first, CONCURRENTLY (docs/operations.md, Upgrades).
+    this.addSql(`create index if not exists assay_events_sparse_order on assay_events (transaction_id, global_position) where ${SPARSE_PREDICATE}`);
     this.addSql(`comment on index assay_events_sparse_order is 'The global log without the per-record event types: what readers of other types scan (see assay_sparse_log_window).'`);
     // assay_log_window's twin over that index (same columns, same order, same stopping rule).
     this.addSql(`
