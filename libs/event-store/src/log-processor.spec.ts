@@ -43,6 +43,24 @@ describe('startLogProcessor', () => {
     await h.store.saveCheckpoint(name, end.position);
   }
 
+  /** A transaction that has written (so holds the horizon) but appends nothing, open until `end`. */
+  async function openWritingTransaction(): Promise<{ end(): Promise<void> }> {
+    const hold = gate();
+    const wrote = gate();
+    const done = h.db.transaction(async (tx) => {
+      await tx.query(`insert into handled (processor, event_id, global_position) values ('blocker', gen_random_uuid(), 0)`);
+      wrote.open();
+      await hold.promise;
+    });
+    await wrote.promise;
+    return {
+      async end() {
+        hold.open();
+        await done;
+      },
+    };
+  }
+
   function options(name: string, overrides: Partial<LogProcessorOptions> = {}): LogProcessorOptions {
     return { name, batchSize: 10, pollIntervalMs: 50, handle: project(name), ...overrides };
   }
@@ -269,20 +287,12 @@ describe('startLogProcessor', () => {
     const processor = startLogProcessor(h.store, h.db, options(name, { pollIntervalMs: 60_000, handle: async (batch) => void got.push(...batch) }));
     await processor.waitUntilCaughtUp();
     // A writing transaction that appends nothing (so it will send no NOTIFY) opens first...
-    const hold = gate();
-    const wrote = gate();
-    const blocker = h.db.transaction(async (tx) => {
-      await tx.query(`insert into handled (processor, event_id, global_position) values ('blocker', gen_random_uuid(), 0)`);
-      wrote.open();
-      await hold.promise;
-    });
-    await wrote.promise;
+    const blocker = await openWritingTransaction();
     // ...then an append commits: its NOTIFY wakes the processor, but the event is held back.
     const appended = await h.store.append([{ streamId: 'held-1', expectedVersion: 'any', events: events(1) }]);
     await sleep(100);
     expect(got).toEqual([]);
-    hold.open();
-    await blocker;
+    await blocker.end();
     await waitFor(() => got.length === 1, 5_000);
     expect(got[0].eventId).toBe(appended.events[0].eventId);
     await processor.stop();
@@ -298,14 +308,7 @@ describe('startLogProcessor', () => {
     // A reader of everything beside it, as the run projections are: held back, it looks again every 25 ms.
     const all = startLogProcessor(h.store, h.db, options(`${name}-all`, { pollIntervalMs: 60_000, handle: async () => undefined }));
     await Promise.all([sparse.waitUntilCaughtUp(), all.waitUntilCaughtUp()]);
-    const hold = gate();
-    const wrote = gate();
-    const blocker = h.db.transaction(async (tx) => {
-      await tx.query(`insert into handled (processor, event_id, global_position) values ('blocker', gen_random_uuid(), 0)`);
-      wrote.open();
-      await hold.promise;
-    });
-    await wrote.promise;
+    const blocker = await openWritingTransaction();
     try {
       const readsOfWanted = () => sparseReads.mock.calls.filter(([options]) => options.types?.includes('Wanted')).length;
       const before = readsOfWanted();
@@ -321,8 +324,7 @@ describe('startLogProcessor', () => {
       await sleep(100);
       expect(got).toEqual([]);
     } finally {
-      hold.open();
-      await blocker;
+      await blocker.end();
     }
     await waitFor(() => got.length === 1, 1_000);
     sparseReads.mockRestore();
