@@ -13,7 +13,8 @@
  *
  * Prints and saves: records/s ingested (committed: each addRecords call returns after its
  * transaction commits), scores/s, seconds from the last record added to COMPLETED, and p50/p99
- * latency of runUpdated pushes (push received − lastEventAt of the newest event it reflects).
+ * latency of runUpdated pushes (push received − lastEventAt of the newest event it reflects), and
+ * on Linux the cores each process used from the first call to COMPLETED (where the time goes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -21,7 +22,8 @@ import { dirname, join } from 'node:path';
 import { Database } from '@assay/database';
 import { authHeaders, collectUntil, gql, wsClient } from '../test/support/graphql-client';
 import { createRunWithTwoMetrics, makeRecord, RUN_FIELDS, RunSnapshot } from '../test/support/run-flow';
-import { startServiceStack } from '../test/support/service-stack';
+import { ServiceProcess, startServiceStack } from '../test/support/service-stack';
+import { startCpuAccount } from './cpu-accounting';
 import { runKickoffBench } from './kickoff-bench';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -61,6 +63,7 @@ async function main() {
     }
 
     console.log(`adding ${total} records in batches of ${batch}, ${concurrency} calls in flight${rate ? `, paced at ${rate} records/s` : ''}…`);
+    const cpu = startCpuAccount(serviceLabels(stack.processes, separateRelay));
     const started = performance.now();
     let next = 0;
     const callTimes: number[] = [];
@@ -88,6 +91,7 @@ async function main() {
 
     const seen = await pushes.done;
     const completedAt = seen.at(-1)!.receivedAt;
+    const cpuUsed = cpu.stop();
     await client.dispose();
     const { run: done } = await gql(stack.httpUrl, `query ($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id });
     if (done.status !== 'COMPLETED' || done.numScores !== total * 2) throw new Error(`unexpected end state ${JSON.stringify(done)}`);
@@ -113,6 +117,13 @@ async function main() {
         count: latencies.length,
         latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) },
       },
+      // From the first call to the COMPLETED push: cores used per process (Linux /proc), and CPU per record.
+      ...(cpuUsed && {
+        cpu: {
+          ...cpuUsed,
+          msPerRecord: round((Object.values(cpuUsed.cores).reduce((sum, cores) => sum + cores, 0) * cpuUsed.windowSeconds * 1000) / total),
+        },
+      }),
     };
     if (process.env.BENCH_TRACE) {
       for (const { payload, receivedAt } of seen) {
@@ -127,6 +138,18 @@ async function main() {
   } finally {
     await stack.stop();
   }
+}
+
+/** Labels the services' processes for the CPU account: the runs processes by role when split. */
+function serviceLabels(processes: readonly ServiceProcess[], separateRelay: boolean): (pid: number) => string | undefined {
+  const runsRoles = separateRelay ? ['runs (projections, reconcile)', 'runs (relay)'] : ['runs'];
+  const labels = new Map<number, string>();
+  let runs = 0;
+  for (const { name, child } of processes) {
+    if (child.pid !== undefined) labels.set(child.pid, name === 'runs' ? runsRoles[runs++] ?? 'runs' : name);
+  }
+  labels.set(process.pid, 'bench (client)');
+  return (pid) => labels.get(pid);
 }
 
 /** The record with `bytes` characters of context in its inputs (none for 0). */
