@@ -60,8 +60,8 @@ export interface RescoreReads {
 
 /**
  * rescoreRun (issue 4): appends RunRescoreRequested (the metrics' latest versions, a new round) to
- * `rescores-<runId>` and one RecordRescoreRequested per record to the run stream, in one
- * transaction; the scoring workers do the rest. Also what the workers read: the run's metrics as
+ * `rescores-<runId>` and one RecordRescoreRequested per record to the run stream (the first page
+ * with the request, the rest right after); the scoring workers do the rest. Also what the workers read: the run's metrics as
  * it scores them now, and the re-score stream versions that tell them when to read again.
  */
 export class RescoreCommands {
@@ -88,8 +88,8 @@ export class RescoreCommands {
         state,
         rescore.state,
       );
-      // The records are read and asked for a page at a time, so a run of any size re-scores in
-      // bounded memory. The first append holds the request and the first page and checks both
+      // The records are read and asked for a page at a time: one page of payloads is in memory at
+      // once, whatever the run's size (beside each record's position and id). The first append holds the request and the first page and checks both
       // streams' versions; the rest follow with the run stream's version unchecked. A crash in
       // between leaves some records without a request: the runs service's sweep republishes
       // records that lack an outcome of the current round, which scores them with the new pins all the same.
