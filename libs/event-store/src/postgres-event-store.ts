@@ -14,6 +14,7 @@ const LISTEN_RETRY_MS = 1_000;
 export type AppendedListener = (types: ReadonlySet<string> | undefined) => void;
 /** Delay of the follow-up hint after a read found events held back (see `readAll`). */
 const HELD_BACK_HINT_MS = 25;
+/** A held-back hint naming the per-record types only. */
 const DENSE_TYPES: ReadonlySet<string> = new Set(DENSE_EVENT_TYPES);
 
 /**

@@ -1,6 +1,6 @@
 import { AssayError } from '@assay/contracts';
 import type { Sql } from '@assay/database';
-import { DENSE_EVENT_TYPES } from './schema/003-sparse-types';
+import { isDenseEventType } from './schema/003-sparse-types';
 import { asSafeNumber, positionOf, storedEventColumns, StoredEventRow, toStoredEvent } from './stored-event-row';
 import type { LogPosition, ReadAllOptions, ReadAllResult } from './types';
 
@@ -48,7 +48,7 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   if (maxBytes !== undefined && !(maxBytes > 0)) throw new AssayError('BAD_USER_INPUT', 'readAll maxBytes must be positive.');
   const filtered = types !== undefined;
   // A reader of sparse types only walks the sparse index (migration 003): a log of its types' size.
-  const sparse = filtered && types.every((type) => !(DENSE_EVENT_TYPES as readonly string[]).includes(type));
+  const sparse = filtered && !types.some(isDenseEventType);
   const budgeted = maxBytes !== undefined;
   // A filtered read looks through a window of the log and keeps the rows of its types; an
   // unfiltered one keeps the whole window, of `limit` rows.
@@ -71,14 +71,15 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
   const budgetedPage = budgeted ? `select * from (${page}) p where p.bytes_through - p.data_bytes < $${params.push(maxBytes)}` : page;
 
   // One statement, one snapshot: the horizon, the window below it and the rows kept are read together.
-  const rows = await sql.query<{ horizon: string; held_back: boolean; sparse_held_back: boolean; scanned: number; scan_end_xid: string | null; scan_end_position: number | null; bytes_through?: string } & Partial<StoredEventRow>>(
+  const rows = await sql.query<{ horizon: string; held_back: boolean | null; sparse_held_back: boolean; scanned: number; scan_end_xid: string | null; scan_end_position: number | null; bytes_through?: string } & Partial<StoredEventRow>>(
     `with horizon as (
        select s.horizon_xid,
               -- visible (committed) rows at or above the horizon: readable once it moves on.
               -- (Not named "xmin": that is also a system column of every table.) Asked as "the
               -- newest row's transaction", one backward index probe: as EXISTS over a range, a
               -- planner without statistics scans the whole log to find there is none.
-              coalesce((${sparse ? 'select assay_newest_sparse_xid()' : NEWEST_XID}) >= s.horizon_xid, false) as held_back,
+              -- A reader of sparse types is held back by sparse rows only: its held_back is sparse_held_back.
+              ${sparse ? 'null::boolean' : `coalesce((${NEWEST_XID}) >= s.horizon_xid, false)`} as held_back,
               coalesce((select assay_newest_sparse_xid()) >= s.horizon_xid, false) as sparse_held_back
          from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon_xid) s
      ),
@@ -100,7 +101,8 @@ export async function readAll(sql: Sql, options: ReadAllOptions): Promise<ReadAl
       order by p.log_xid, p.global_position`,
     params,
   );
-  const { horizon, held_back: heldBack, sparse_held_back: sparseHeldBack, scanned, scan_end_xid: scanEndXid, scan_end_position: scanEndPosition } = rows[0];
+  const { horizon, held_back: anyHeldBack, sparse_held_back: sparseHeldBack, scanned, scan_end_xid: scanEndXid, scan_end_position: scanEndPosition } = rows[0];
+  const heldBack = sparse ? sparseHeldBack : anyHeldBack!;
   const found = rows.filter((row) => row.event_id != null);
   const events = found.map((row) => toStoredEvent(row as StoredEventRow));
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;

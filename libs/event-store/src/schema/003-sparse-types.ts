@@ -11,6 +11,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export const DENSE_EVENT_TYPES = ['RecordAdded', 'ScoreRecorded', 'ScoringFailed', 'RecordRescoreRequested'] as const;
 
+/** Whether events of this type are per record (so not in the sparse index). */
+export const isDenseEventType = (type: string): boolean => (DENSE_EVENT_TYPES as readonly string[]).includes(type);
+
 /** The predicate of the sparse index, word for word as readAll's reads must state it for PostgreSQL to use the index. */
 export const SPARSE_PREDICATE = `type not in (${DENSE_EVENT_TYPES.map((type) => `'${type}'`).join(', ')})`;
 
