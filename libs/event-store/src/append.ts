@@ -3,7 +3,8 @@ import { AssayError, currentSchemaVersion, isEventType } from '@assay/contracts'
 import type { Database, Sql } from '@assay/database';
 import { appendedTypesHint } from './appended-hint';
 import { DuplicateEventError, VersionConflictError } from './errors';
-import { asSafeNumber } from './stored-event-row';
+import { streamVersion } from './read-stream';
+import { asSafeNumber, streamVersionSql } from './stored-event-row';
 import type { AppendRequest, AppendResult, ExpectedVersion, StoredEvent } from './types';
 
 /** The channel readers LISTEN on. The payload names the types appended (appended-hint.ts): a hint to look again. */
@@ -97,9 +98,7 @@ async function appendOnce(sql: Sql, requests: readonly PreparedRequest[], statem
   // names the types appended, so a reader of other types need not wake (see appendedTypesHint).
   const result = await sql.query<AppendedRow>(
     `with checks as materialized (
-       select c.q, c.expected, c.before,
-              coalesce((select e.stream_position from assay_events e
-                         where e.stream_id = c.stream_id order by e.stream_position desc limit 1), 0) as version
+       select c.q, c.expected, c.before, ${streamVersionSql('c.stream_id')} as version
          from jsonb_to_recordset($1::jsonb) as c(q int, stream_id text, expected int, before int)),
      conflicts as (select 1 from checks where expected is not null and expected <> version + before),
      inserted as (
@@ -170,18 +169,6 @@ function withPayloadFromJson(event: Omit<StoredEvent, 'data' | 'metadata'>, json
   });
 }
 
-/** Latest position of each stream (0 when absent): one index probe per stream, in one query. */
-async function currentVersions(sql: Sql, streamIds: readonly string[]): Promise<Map<string, number>> {
-  const rows = await sql.query<{ stream_id: string; version: number }>(
-    `select s.stream_id,
-            coalesce((select e.stream_position from assay_events e
-                       where e.stream_id = s.stream_id order by e.stream_position desc limit 1), 0) as version
-       from unnest($1::text[]) as s(stream_id)`,
-    [streamIds],
-  );
-  return new Map(rows.map((row) => [row.stream_id, row.version]));
-}
-
 function matches(expected: ExpectedVersion, actual: number): boolean {
   if (expected === 'any') return true;
   if (expected === 'no_stream') return actual === 0;
@@ -250,7 +237,7 @@ function isLostRace(error: unknown): boolean {
 async function translateError(error: unknown, requests: readonly PreparedRequest[], reader: Sql): Promise<unknown> {
   const pg = error as PgError;
   if (pg?.code !== '23505') return error;
-  const versionNow = async (streamId: string) => (await currentVersions(reader, [streamId])).get(streamId) ?? 0;
+  const versionNow = (streamId: string) => streamVersion(reader, streamId);
   if (pg.constraint === 'assay_events_event_id_key') {
     const eventId = /\(event_id\)=\(([^)]*)\)/.exec(pg.detail ?? '')?.[1] ?? 'unknown';
     const request = requests.find((r) => r.rows.some((row) => row.event_id === eventId)) ?? requests[0];

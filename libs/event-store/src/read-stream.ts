@@ -1,5 +1,5 @@
 import type { Sql } from '@assay/database';
-import { asSafeNumber, STORED_EVENT_COLUMNS, StoredEventRow, toStoredEvent } from './stored-event-row';
+import { asSafeNumber, STORED_EVENT_COLUMNS, StoredEventRow, streamVersionSql, toStoredEvent } from './stored-event-row';
 import type { StoredEvent } from './types';
 
 /**
@@ -32,8 +32,7 @@ export async function loadStream(sql: Sql, streamId: string, options: ReadStream
   const typeFilter = options.types ? `and type = any($${params.push(options.types)}::text[])` : '';
   const rows = await sql.query<{ version: number } & Partial<StoredEventRow>>(
     `select v.version, e.*
-       from (select coalesce((select stream_position from assay_events
-                               where stream_id = $1 order by stream_position desc limit 1), 0) as version) v
+       from (select ${streamVersionSql('$1')} as version) v
        left join lateral (
          select ${STORED_EVENT_COLUMNS} from assay_events
           where stream_id = $1 and stream_position > $2 ${typeFilter}
@@ -54,8 +53,7 @@ export async function loadStreamPositions(sql: Sql, streamId: string, options: P
   const typeFilter = options.types ? `and type = any($${params.push(options.types)}::text[])` : '';
   const rows = await sql.query<{ version: number; global_position: string | number | null }>(
     `select v.version, e.global_position
-       from (select coalesce((select stream_position from assay_events
-                               where stream_id = $1 order by stream_position desc limit 1), 0) as version) v
+       from (select ${streamVersionSql('$1')} as version) v
        left join lateral (
          select global_position from assay_events where stream_id = $1 ${typeFilter} order by stream_position) e on true`,
     params,
@@ -79,11 +77,8 @@ export async function readStreams(sql: Sql, streamIds: readonly string[]): Promi
 
 /** The stream's latest position: 0 when it has no events. */
 export async function streamVersion(sql: Sql, streamId: string): Promise<number> {
-  const [row] = await sql.query<{ version: number | null }>(
-    `select max(stream_position) as version from assay_events where stream_id = $1`,
-    [streamId],
-  );
-  return row?.version ?? 0;
+  const [row] = await sql.query<{ version: number }>(`select ${streamVersionSql('$1')} as version`, [streamId]);
+  return row.version;
 }
 
 /** Events by global position (the primary key), in position order; unknown positions are skipped. */

@@ -23,6 +23,11 @@ export function storedEventColumns(data: string): string {
   type, schema_version, ${data} as data, metadata, created_at`;
 }
 
+/** A stream's version (its latest position, 0 when it has none) as an SQL expression: one backward probe of (stream_id, stream_position). */
+export function streamVersionSql(streamId: string): string {
+  return `coalesce((select latest.stream_position from assay_events latest where latest.stream_id = ${streamId} order by latest.stream_position desc limit 1), 0)`;
+}
+
 export function toStoredEvent(row: StoredEventRow): StoredEvent {
   return {
     eventId: row.event_id,
