@@ -93,25 +93,20 @@ export class RescoreCommands {
       // streams' versions; the rest follow with the run stream's version unchecked. A crash in
       // between leaves some records without a request: the runs service's sweep republishes
       // records that lack an outcome of the current round, which scores them with the new pins all the same.
-      const pages = this.recordPages(runId, positions);
-      const firstPage = await pages.next();
-      const [first = [], ...restOfFirstPage] = chunksByBytes(toNewEvents(recordRescoreRequests(decision.requested, firstPage.done ? [] : firstPage.value)));
+      const appends = this.requestAppends(decision.requested, this.recordPages(runId, positions));
+      const first = await appends.next();
       try {
         await this.store.append([
           { streamId: rescoreStreamId(runId), expectedVersion: rescore.version, events: toNewEvents([decision.requested]) },
           // Checked even when nothing is appended to it: records added meanwhile are included on retry.
-          { streamId: runStreamId(runId), expectedVersion: run.version, events: first },
+          { streamId: runStreamId(runId), expectedVersion: run.version, events: first.done ? [] : first.value },
         ]);
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
         continue;
       }
-      const appendUnchecked = (events: NewEvent[]) => this.store.append([{ streamId: runStreamId(runId), expectedVersion: 'any', events }]);
-      for (const events of restOfFirstPage) await appendUnchecked(events);
-      for await (const records of pages) {
-        for (const events of chunksByBytes(toNewEvents(recordRescoreRequests(decision.requested, records)))) await appendUnchecked(events);
-      }
+      for await (const events of appends) await this.store.append([{ streamId: runStreamId(runId), expectedVersion: 'any', events }]);
       return this.waitForRescore(runId, decision.requested.data.metrics.map((m) => m.metricId), decision.requested.data.round);
     }
   }
@@ -172,6 +167,11 @@ export class RescoreCommands {
       }
       yield records;
     }
+  }
+
+  /** The requests for each page of records, in appends of at most CHUNK_BYTES. */
+  private async *requestAppends(requested: RunRescoreRequested, pages: AsyncIterable<RescoreRecord[]>): AsyncGenerator<NewEvent[]> {
+    for await (const records of pages) yield* chunksByBytes(toNewEvents(recordRescoreRequests(requested, records)));
   }
 
   /** Read-your-writes: the run as the read models show it once they count the new round. */
