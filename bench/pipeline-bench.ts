@@ -63,7 +63,7 @@ async function main() {
     }
 
     console.log(`adding ${total} records in batches of ${batch}, ${concurrency} calls in flight${rate ? `, paced at ${rate} records/s` : ''}…`);
-    const cpu = startCpuAccount(serviceLabels(stack.processes, separateRelay));
+    const cpu = startCpuAccount(serviceLabels(stack.processes));
     const started = performance.now();
     let next = 0;
     const callTimes: number[] = [];
@@ -140,14 +140,9 @@ async function main() {
   }
 }
 
-/** Labels the services' processes for the CPU account: the runs processes by role when split. */
-function serviceLabels(processes: readonly ServiceProcess[], separateRelay: boolean): (pid: number) => string | undefined {
-  const runsRoles = separateRelay ? ['runs (projections, reconcile)', 'runs (relay)'] : ['runs'];
-  const labels = new Map<number, string>();
-  let runs = 0;
-  for (const { name, child } of processes) {
-    if (child.pid !== undefined) labels.set(child.pid, name === 'runs' ? runsRoles[runs++] ?? 'runs' : name);
-  }
+/** Labels processes for the CPU account: each service as the stack names it, and this client. */
+function serviceLabels(processes: readonly ServiceProcess[]): (pid: number) => string | undefined {
+  const labels = new Map<number, string>(processes.flatMap(({ child, label }) => (child.pid === undefined ? [] : [[child.pid, label] as const])));
   labels.set(process.pid, 'bench (client)');
   return (pid) => labels.get(pid);
 }

@@ -12,6 +12,8 @@ export type ServiceName = 'gateway' | 'runs' | 'scoring';
 
 export interface ServiceProcess {
   readonly name: ServiceName;
+  /** The name, with the roles of a runs process started with ASSAY_RUNS_ROLES: "runs (relay)". */
+  readonly label: string;
   readonly child: ChildProcess;
   /** Everything the process wrote, for diagnosing a failed test. */
   readonly output: string[];
@@ -68,7 +70,8 @@ export async function startServiceStack(
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const proc: ServiceProcess = { name, child, output: [] };
+    const roles = extraEnv.ASSAY_RUNS_ROLES;
+    const proc: ServiceProcess = { name, label: roles ? `${name} (${roles})` : name, child, output: [] };
     child.stdout!.on('data', (chunk) => proc.output.push(chunk.toString()));
     child.stderr!.on('data', (chunk) => proc.output.push(chunk.toString()));
     processes.push(proc);
