@@ -13,6 +13,11 @@ export function positiveIntSetting(env: NodeJS.ProcessEnv, name: string, fallbac
   return Number(raw);
 }
 
+/** A comma-separated list of names, trimmed, empty entries dropped ([] when unset): the caller checks the names. */
+export function namesSetting(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+}
+
 /** A comma-separated list of delays in milliseconds, e.g. a consumer's redelivery backoff. */
 export function delaysSetting(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): readonly number[] {
   const raw = env[name]?.trim();

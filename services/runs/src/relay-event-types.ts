@@ -1,4 +1,5 @@
 import { AssayError, isEventType, RELAYED_EVENT_TYPES } from '@assay/contracts';
+import { namesSetting } from '@assay/runtime';
 
 export interface RelaySelection {
   /** The types to publish; undefined: every type (`all`). */
@@ -14,9 +15,8 @@ export interface RelaySelection {
  * refused at start: a typo would otherwise starve a worker without a word.
  */
 export function relayEventTypes(env: NodeJS.ProcessEnv): RelaySelection {
-  const setting = (env.ASSAY_RELAY_EVENT_TYPES ?? '').trim();
-  if (setting === 'all') return { types: undefined, missingConsumed: [] };
-  const named = setting.split(',').map((type) => type.trim()).filter(Boolean);
+  if ((env.ASSAY_RELAY_EVENT_TYPES ?? '').trim() === 'all') return { types: undefined, missingConsumed: [] };
+  const named = namesSetting(env, 'ASSAY_RELAY_EVENT_TYPES');
   if (named.length === 0) return { types: RELAYED_EVENT_TYPES, missingConsumed: [] };
   const unknown = named.filter((type) => !isEventType(type));
   if (unknown.length > 0) {

@@ -1,4 +1,5 @@
 import { AssayError } from '@assay/contracts';
+import { namesSetting } from '@assay/runtime';
 
 export const RUNS_ROLES = ['projections', 'relay', 'reconcile'] as const;
 export type RunsRole = (typeof RUNS_ROLES)[number];
@@ -10,7 +11,7 @@ export type RunsRole = (typeof RUNS_ROLES)[number];
  * projector's work, and the other way round (bench/README.md: push latency about halved).
  */
 export function runsRoles(env: NodeJS.ProcessEnv): ReadonlySet<RunsRole> {
-  const named = (env.ASSAY_RUNS_ROLES ?? '').split(',').map((role) => role.trim()).filter(Boolean);
+  const named = namesSetting(env, 'ASSAY_RUNS_ROLES');
   const unknown = named.filter((role) => !(RUNS_ROLES as readonly string[]).includes(role));
   if (unknown.length > 0) {
     throw new AssayError('BAD_USER_INPUT', `ASSAY_RUNS_ROLES names unknown roles (${unknown.join(', ')}): use any of ${RUNS_ROLES.join(', ')}.`);
