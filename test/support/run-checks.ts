@@ -3,11 +3,12 @@ import { gql } from './graphql-client';
 import { RUN_FIELDS, RunSnapshot } from './run-flow';
 import type { ServiceStack } from './service-stack';
 
-export async function waitForStatus(stack: ServiceStack, runId: string, status: string, timeoutMs = 60_000): Promise<RunSnapshot> {
+export async function waitForStatus(stack: ServiceStack, runId: string, status: string, timeoutMs = 60_000, numRecords?: number): Promise<RunSnapshot> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { run } = await gql(stack.httpUrl, `query ($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: runId });
-    if (run.status === status) return run;
+    // With numRecords: a status read before the newest records were projected is not the one awaited.
+    if (run.status === status && (numRecords === undefined || run.numRecords === numRecords)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} (${run.numScores} scores)\n${stack.logs()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
