@@ -4,6 +4,7 @@ export * from './api-key/api-key';
 export * from './metric/metric';
 export * from './metric/passing';
 export * from './metric/heuristic-config';
+export * from './metric/heuristic-params';
 export * from './metric/definition';
 export * from './metric/builtin-templates';
 export * from './template/jinja';

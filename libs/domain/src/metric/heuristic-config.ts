@@ -1,4 +1,5 @@
 import { AssayError, HeuristicDefinition, OutputType } from '@assay/contracts';
+import { assertValidParams } from './heuristic-params';
 
 /** The output type each heuristic produces: a boolean check or a 0–1 similarity; CODE: any (the metric says). */
 const outputTypeOf: Record<HeuristicDefinition['kind'], OutputType | null> = {
@@ -16,7 +17,7 @@ export function heuristicOutputType(kind: HeuristicDefinition['kind']): OutputTy
   return outputTypeOf[kind];
 }
 
-/** Rejects a heuristic that could never score: wrong output type, a regex that does not compile, a bad tolerance. */
+/** Rejects a heuristic that could never score as meant: wrong output type, params it does not take or of the wrong type, a pattern RE2 cannot run. */
 export function assertValidHeuristic(heuristic: HeuristicDefinition, outputType: OutputType): void {
   if (!Object.prototype.hasOwnProperty.call(outputTypeOf, heuristic.kind)) {
     throw new AssayError('METRIC_CONFIG_INVALID', `Unknown heuristic kind ${JSON.stringify(heuristic.kind)}: use one of ${Object.keys(outputTypeOf).join(', ')}.`);
@@ -43,20 +44,5 @@ export function assertValidHeuristic(heuristic: HeuristicDefinition, outputType:
   if (expected !== outputType) {
     throw new AssayError('METRIC_CONFIG_INVALID', `${heuristic.kind} produces ${expected} scores: set outputType: ${expected}.`);
   }
-  const params = heuristic.params ?? {};
-  if (heuristic.kind === 'REGEX') {
-    if (typeof params.pattern !== 'string') {
-      throw new AssayError('METRIC_CONFIG_INVALID', 'REGEX needs params.pattern, a JavaScript regular expression.');
-    }
-    try {
-      new RegExp(params.pattern, typeof params.flags === 'string' ? params.flags : undefined);
-    } catch (error) {
-      throw new AssayError('METRIC_CONFIG_INVALID', `params.pattern does not compile: ${(error as Error).message}`);
-    }
-  }
-  if (heuristic.kind === 'NUMERIC_CLOSE' && params.tolerance !== undefined) {
-    if (typeof params.tolerance !== 'number' || !(params.tolerance >= 0)) {
-      throw new AssayError('METRIC_CONFIG_INVALID', 'params.tolerance must be a number ≥ 0.');
-    }
-  }
+  assertValidParams(heuristic.kind, heuristic.params ?? {});
 }

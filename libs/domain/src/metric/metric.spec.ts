@@ -139,6 +139,20 @@ describe('metric decider: create', () => {
   it('refuses a regex that does not compile', () =>
     spec.given([]).when(create({ heuristic: { kind: 'REGEX', params: { pattern: '(' } } })).thenThrows('METRIC_CONFIG_INVALID'));
 
+  it.each([
+    ['a text option of the wrong type', { kind: 'EXACT_MATCH', params: { caseSensitive: 'false' } }, 'heuristic.params.caseSensitive', /caseSensitive must be true or false, not "false"/],
+    ['trim as a number', { kind: 'CONTAINS', params: { trim: 1 } }, 'heuristic.params.trim', /trim must be true or false/],
+    ['flags as a number', { kind: 'REGEX', params: { pattern: 'a', flags: 5 } }, 'heuristic.params.flags', /flags must be a string/],
+    ['a misspelt param', { kind: 'EXACT_MATCH', params: { case_sensitive: false } }, 'heuristic.params.case_sensitive', /EXACT_MATCH has no param "case_sensitive": it takes caseSensitive, trim/],
+    ['a param where the kind takes none', { kind: 'JSON_VALID', params: { strict: true } }, 'heuristic.params.strict', /JSON_VALID has no param "strict": it takes none/],
+    ['a pattern RE2 cannot run', { kind: 'REGEX', params: { pattern: '(a)\\1' } }, 'heuristic.params.pattern', /without backreferences/],
+    ['a param NUMERIC_CLOSE does not take', { kind: 'NUMERIC_CLOSE', params: { tolerance: null, extra: 1 } }, 'heuristic.params.extra', /NUMERIC_CLOSE has no param "extra"/],
+  ] as const)('refuses %s at creation, naming the field (every record would fail at scoring)', (_name, heuristic, field, message) => {
+    expect(() => spec.given([]).when(create({ heuristic: { ...heuristic } })).result()).toThrow(
+      expect.objectContaining({ code: 'METRIC_CONFIG_INVALID', message: expect.stringMatching(message), details: { field } }),
+    );
+  });
+
   it('refuses an output type the heuristic cannot produce', () => spec.given([]).when(create({ outputType: 'INT' })).thenThrows('METRIC_CONFIG_INVALID'));
 
   it('refuses a threshold out of range, naming the range', () => {

@@ -1,4 +1,5 @@
-import { describeOptions, normalizeText, textOptions } from './params';
+import { textParams } from '@assay/domain';
+import { describeOptions, normalizeText } from './normalize-text';
 import type { CompileHeuristic } from './scorer';
 import { fail, pass, selectField, show, textOf } from './values';
 
@@ -8,7 +9,7 @@ import { fail, pass, selectField, show, textOf } from './values';
  * "contains" it, which would hide a record that lacks its expected value.
  */
 export const compileContains: CompileHeuristic = (definition) => {
-  const options = textOptions(definition.params ?? {});
+  const options = textParams(definition.params ?? {});
   return ({ outputs, expected }) => {
     const want = selectField('expected', expected, definition.expectedField);
     if (!want.found) return fail(`${want.why}: nothing to look for`);

@@ -1,10 +1,11 @@
-import { describeOptions, normalizeText, textOptions } from './params';
+import { textParams } from '@assay/domain';
+import { describeOptions, normalizeText } from './normalize-text';
 import type { CompileHeuristic } from './scorer';
 import { fail, pass, selectField, show, textOf } from './values';
 
 /** EXACT_MATCH: the output field's text equals the expected field's text. params: caseSensitive, trim (both default true). */
 export const compileExactMatch: CompileHeuristic = (definition) => {
-  const options = textOptions(definition.params ?? {});
+  const options = textParams(definition.params ?? {});
   return ({ outputs, expected }) => {
     const want = selectField('expected', expected, definition.expectedField);
     if (!want.found) return fail(`${want.why}: nothing to compare with`);

@@ -1,4 +1,5 @@
-import { describeOptions, normalizeText, textOptions } from './params';
+import { textParams } from '@assay/domain';
+import { describeOptions, normalizeText } from './normalize-text';
 import type { CompileHeuristic } from './scorer';
 import { fail, selectField, show, textOf } from './values';
 
@@ -93,7 +94,7 @@ const round = (value: number) => Number(value.toFixed(3));
  * counted in Unicode code points. params: caseSensitive, trim (both default true).
  */
 export const compileLevenshtein: CompileHeuristic = (definition) => {
-  const options = textOptions(definition.params ?? {});
+  const options = textParams(definition.params ?? {});
   return ({ outputs, expected }) => {
     const want = selectField('expected', expected, definition.expectedField);
     if (!want.found) return fail(`${want.why}: nothing to compare with`);

@@ -1,4 +1,4 @@
-import { AssayError } from '@assay/contracts';
+import { numericCloseParams } from '@assay/domain';
 import type { CompileHeuristic } from './scorer';
 import { aJsonType, fail, pass, Selected, selectField, show } from './values';
 
@@ -29,11 +29,7 @@ function reasonNotNumeric(selected: Extract<Selected, { found: true }>): string 
  * a tolerance of 0.01 although 1.01 − 1.00 is 0.010000000000000009 in doubles.
  */
 export const compileNumericClose: CompileHeuristic = (definition) => {
-  const rawTolerance = definition.params?.tolerance;
-  const tolerance = rawTolerance === undefined || rawTolerance === null ? 0 : rawTolerance;
-  if (typeof tolerance !== 'number' || !(tolerance >= 0)) {
-    throw new AssayError('METRIC_CONFIG_INVALID', `params.tolerance must be a number ≥ 0, not ${JSON.stringify(rawTolerance)}.`);
-  }
+  const { tolerance } = numericCloseParams(definition.params ?? {});
   return ({ outputs, expected }) => {
     const want = selectField('expected', expected, definition.expectedField);
     if (!want.found) return fail(`${want.why}: nothing to compare with`);

@@ -24,11 +24,29 @@ describe('REGEX', () => {
     }
   });
 
+  it('answers in linear time where a backtracking engine would run for ages (a pattern cannot stall the worker)', () => {
+    // In JavaScript's engine /^(a+)+$/ on 40 a's and a b takes hours; RE2 answers at once.
+    const score = compileHeuristic(regex({ pattern: '^(a+)+$' }));
+    expect(score({ outputs: `${'a'.repeat(5_000)}b`, expected: null }).value).toBe(0);
+    expect(score({ outputs: 'a'.repeat(5_000), expected: null }).value).toBe(1);
+  });
+
   it.each([
-    ['a pattern that does not compile', { pattern: '(' }, /^params\.pattern does not compile: Invalid regular expression/],
+    ['\\u00e9', 'café', 1],
+    ['\\u{1F44D}', 'ok 👍', 1],
+    ['\\\\u00e9', '\\u00e9', 1],
+  ])('reads the JavaScript escape %s', (pattern, output, value) => {
+    expect(scoreHeuristic(regex({ pattern }), { outputs: output, expected: null }).value).toBe(value);
+  });
+
+  it.each([
+    ['a pattern that does not compile', { pattern: '(' }, /^params\.pattern "\(" cannot be used: .*missing closing \)/],
+    ['a backreference (RE2 has none)', { pattern: '(a)\\1' }, /cannot be used: .*Patterns follow RE2 syntax: as in JavaScript, but without backreferences/],
+    ['lookahead (RE2 has none)', { pattern: 'a(?=b)' }, /cannot be used: .*without backreferences \(\\1\) or lookaround/],
     ['no pattern', {}, /^REGEX needs params\.pattern/],
     ['a pattern that is not a string', { pattern: 42 }, /^REGEX needs params\.pattern/],
-    ['unknown flags', { pattern: 'a', flags: 'q' }, /^params\.pattern does not compile: Invalid flags/],
+    ['unknown flags', { pattern: 'a', flags: 'q' }, /^params\.flags "q" is not valid: use each of i, m, s at most once/],
+    ['a flag twice', { pattern: 'a', flags: 'ii' }, /^params\.flags "ii" is not valid/],
     ['flags that are not a string', { pattern: 'a', flags: true }, /^params\.flags must be a string/],
   ])('rejects %s with METRIC_CONFIG_INVALID', (_name, params, message) => {
     expect(() => compileHeuristic(regex(params))).toThrow(expect.objectContaining({ code: 'METRIC_CONFIG_INVALID', message: expect.stringMatching(message) }));
