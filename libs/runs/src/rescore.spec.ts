@@ -7,6 +7,7 @@ import { startRunProjections } from './read-models/run-projections';
 import { republishUnscoredRecords } from './reconcile/unscored-records';
 import { HumanReview } from './review';
 import { connectRunsBackend, RunsBackend } from './runs-backend';
+import type { RunView } from './types';
 
 /**
  * Re-scoring and cost (issue 4) against a real PostgreSQL: rescoreRun pins the metrics' latest
@@ -17,11 +18,13 @@ describe('runs: re-scoring and cost', () => {
   let database: TestDatabase;
   let backend: RunsBackend;
   let projections: LogProcessor;
+  /** What the projector broadcast for live updates, in order. */
+  const broadcasts: RunView[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase('assay_rescore');
     backend = await connectRunsBackend({ url: database.url, applicationName: 'rescore-spec' });
-    projections = startRunProjections({ db: backend.db, store: backend.store, bus: { broadcast: () => undefined }, pollIntervalMs: 50 });
+    projections = startRunProjections({ db: backend.db, store: backend.store, bus: { broadcast: (_topic, view) => broadcasts.push(view as RunView) }, pollIntervalMs: 50 });
   });
 
   afterAll(async () => {
@@ -158,6 +161,28 @@ describe('runs: re-scoring and cost', () => {
     expect((await backend.queries.getAggregates(run.id))[0]).toMatchObject({ count: 2, passed: 0 });
     const page = await backend.queries.listRecords(run.id, {});
     expect(page.items[0].node.scores.filter((s) => s.metricId === exact.metricId)).toEqual([expect.objectContaining({ value: 0, round: 1 })]);
+  });
+
+  it('every view broadcast for a run has a higher revision than the one before, through a re-score that sets the counts back', async () => {
+    // Live subscribers order views by revision: by counts, the re-scored run's views would look
+    // older than the scored ones and never be pushed (the subscriber stayed at the old status).
+    const { run, records, exact, helpful } = await setUp();
+    const [a, b] = records.map((r) => r.id);
+    await backend.commands.recordOutcomes([score(run.id, a, exact, 1), score(run.id, b, exact, 0), score(run.id, a, helpful, 5), score(run.id, b, helpful, 5)]);
+    const scored = await until(() => backend.queries.getRun(run.id), (v) => v!.numScores === 4);
+    await backend.commands.rescoreRun({ runId: run.id, metricIds: [exact.metricId] });
+    const rescored = await until(() => backend.queries.getRun(run.id), (v) => v!.numScores === 2);
+    expect(rescored!.revision).toBeGreaterThan(scored!.revision);
+    await backend.commands.recordOutcomes([score(run.id, a, exact, 1, { round: 1 }), score(run.id, b, exact, 1, { round: 1 })]);
+    const done = await until(() => backend.queries.getRun(run.id), (v) => v!.numScores === 4 && v!.revision > rescored!.revision);
+
+    const views = broadcasts.filter((view) => view.id === run.id);
+    const revisions = views.map((view) => view.revision);
+    expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
+    expect(new Set(revisions).size).toBe(revisions.length);
+    expect(views.at(-1)).toMatchObject({ revision: done!.revision, numScores: 4 });
+    // One per event the run's row reflects: created, two records, four scores, a re-score request and one per record, two scores.
+    expect(done!.revision).toBe(1 + 2 + 4 + 1 + 2 + 2);
   });
 
   it('refuses a metric the run does not have, and a request naming only HUMAN metrics', async () => {

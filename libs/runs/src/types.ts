@@ -58,6 +58,11 @@ export interface RunView {
   readonly metrics: readonly { id: string; name: string; version: number; evalType: EvalType; outputType: OutputType; passingThreshold: number }[];
   /** The run stream's version this view reflects (read-your-writes after a command). */
   readonly streamVersion: number;
+  /**
+   * Events of the log this view reflects: grows with every change to the run, so it orders views
+   * (counts do not: a re-score sets them back to zero).
+   */
+  readonly revision: number;
   /** The testset the run evaluates, and its size when the run was made (issue 3). */
   readonly testsetId?: string | null;
   readonly numExpectedRecords?: number | null;

@@ -8,10 +8,10 @@ import type { GatewayLogger } from './logger';
  * One bus subscription per process (every gateway replica receives every broadcast) fans out to
  * an in-memory set of subscribers per run id. Each subscriber holds at most one pending view: when
  * several updates arrive while the client has not taken the previous one yet (slow socket), only
- * the newest is kept. Views are ordered by their progress counters (streamVersion, numScores,
- * numFailures), which only grow; a view is pushed only if none of them is lower than in the view
- * last pushed (or pending) and at least one is higher, so a client never sees a run go backwards,
- * whatever order broadcasts and the initial snapshot arrive in.
+ * the newest is kept. Views are ordered by their revision (how many events of the log they reflect;
+ * counts are no order: a re-score sets them back to zero, a failed execution changes none): a view
+ * is pushed only if its revision is higher than the one last pushed (or pending), so a client never
+ * sees a run go backwards, whatever order broadcasts and the initial snapshot arrive in.
  */
 
 /** Parses a broadcast payload (a RunView as JSON: a string or an already parsed object) into a RunView with Dates. */
@@ -26,7 +26,7 @@ export function reviveRunView(payload: unknown): RunView | null {
   }
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Record<string, unknown>;
-  if (typeof v.id !== 'string' || typeof v.streamVersion !== 'number') return null;
+  if (typeof v.id !== 'string' || typeof v.streamVersion !== 'number' || typeof v.revision !== 'number') return null;
   const createdAt = toDate(v.createdAt);
   const lastEventAt = toDate(v.lastEventAt);
   if (!createdAt || !lastEventAt) return null;
@@ -41,17 +41,9 @@ function toDate(value: unknown): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-type Progress = Pick<RunView, 'streamVersion' | 'numScores' | 'numFailures'>;
-
-/** True when `next` is strictly ahead of `prev`: no counter lower, at least one higher. */
-export function isNewer(next: Progress, prev: Progress | null): boolean {
-  if (!prev) return true;
-  const counters = [
-    [next.streamVersion, prev.streamVersion],
-    [next.numScores, prev.numScores],
-    [next.numFailures, prev.numFailures],
-  ] as const;
-  return counters.every(([n, p]) => n >= p) && counters.some(([n, p]) => n > p);
+/** True when `next` is a later state of the run than `prev`: its revision (events of the log it reflects) is higher. */
+export function isNewer(next: Pick<RunView, 'revision'>, prev: Pick<RunView, 'revision'> | null): boolean {
+  return !prev || next.revision > prev.revision;
 }
 
 /** One subscriber's view of the stream: an async iterator with a single coalescing slot. */

@@ -142,8 +142,10 @@ export const GATEWAY_TYPE_DEFS = /* GraphQL */ `
     updatedAt: DateTime!
     "When the newest event reflected in this view was appended."
     lastEventAt: DateTime!
-    "The run stream's version this view reflects: grows with every change."
+    "The run stream's version this view reflects (the run's own events: its creation, records added to it, notes); scores do not move it."
     streamVersion: Int!
+    "How many events of the log this view reflects: grows with every change of the run (scores, a re-score, a failure included), so views can be ordered by it."
+    revision: Int!
     metrics: [RunMetric!]!
     "One entry per metric of the run, in run order."
     aggregates: [MetricAggregate!]!

@@ -94,6 +94,7 @@ export class FakeRuns implements RunCommandsApi, RunQueriesApi {
   private touch(run: Mutable<RunView>): void {
     const at = this.now();
     run.streamVersion += 1;
+    run.revision += 1;
     run.updatedAt = at;
     run.lastEventAt = at;
     run.status = runStatus({ numRecords: run.numRecords, numMetrics: run.metrics.length, numScores: run.numScores, numFailures: run.numFailures });
@@ -174,6 +175,7 @@ export class FakeRuns implements RunCommandsApi, RunQueriesApi {
       lastEventAt: at,
       metrics,
       streamVersion: 1,
+      revision: 1,
     };
     this.runs.set(run.id, run);
     this.records.set(run.id, []);

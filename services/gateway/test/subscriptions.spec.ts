@@ -5,7 +5,7 @@ import { boot, type Booted } from './boot';
 import { collect, gql, sleep, waitFor, wsClient } from './helpers';
 
 const SUBSCRIPTION = `subscription($runId: ID!) { runUpdated(runId: $runId) {
-  id status notes numRecords numScores numFailures streamVersion createdAt updatedAt lastEventAt
+  id status notes numRecords numScores numFailures streamVersion revision createdAt updatedAt lastEventAt
   aggregates { metricId count passed } records(first: 1) { edges { node { id } } pageInfo { hasNextPage } } } }`;
 
 describe('gateway runUpdated subscription over graphql-ws', () => {
@@ -34,7 +34,7 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
   }
 
   /** A view as the projector would broadcast it, with chosen counters. */
-  async function viewWith(runId: string, counters: Partial<Pick<RunView, 'streamVersion' | 'numScores' | 'numFailures'>>): Promise<RunView> {
+  async function viewWith(runId: string, counters: Partial<Pick<RunView, 'revision' | 'numScores' | 'numFailures'>>): Promise<RunView> {
     return { ...(await g.runs.getRun(runId))!, ...counters };
   }
 
@@ -81,8 +81,8 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
       entered = true;
       await held;
     };
-    const send = async (streamVersion: number, numScores = 0) =>
-      g.bus.broadcast(`${RUN_UPDATED_TOPIC}.${runId}`, await viewWith(runId, { streamVersion, numScores }));
+    const send = async (revision: number, numScores = 0) =>
+      g.bus.broadcast(`${RUN_UPDATED_TOPIC}.${runId}`, await viewWith(runId, { revision, numScores }));
 
     await send(2);
     await waitFor(() => entered, 5_000, 'push of v2 to start');
@@ -94,18 +94,17 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
     release();
     await waitFor(() => sub.messages.length === 3, 5_000, 'v2 and v5');
     await send(4, 1); // older than what was sent
-    await send(6, 0); // numScores went backwards: not newer
     await send(5, 1); // duplicate of what was sent
-    await send(6, 2);
+    await send(6, 0); // a re-score: the counts start again at zero, and the view is newer
     await waitFor(() => sub.messages.length === 4, 5_000, 'v6');
     await sleep(100);
 
-    const seen = sub.messages.map((m) => [m.data.runUpdated.streamVersion, m.data.runUpdated.numScores]);
+    const seen = sub.messages.map((m) => [m.data.runUpdated.revision, m.data.runUpdated.numScores]);
     expect(seen).toEqual([
       [1, 0],
       [2, 0],
       [5, 1],
-      [6, 2],
+      [6, 0],
     ]);
     expect(sub.errors).toEqual([]);
   });
@@ -113,7 +112,7 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
   it('an update that lands while the snapshot is read is not lost nor overtaken by the older snapshot', async () => {
     const { runId } = await newRun();
     const stale = await g.runs.getRun(runId); // streamVersion 1
-    const newer = await viewWith(runId, { streamVersion: 2, numScores: 0 });
+    const newer = await viewWith(runId, { revision: 2, numScores: 0 });
     // The snapshot read returns the stale view, and the newer broadcast arrives during that read.
     const realGetRun = g.runs.getRun.bind(g.runs);
     g.runs.getRun = async (id) => {
@@ -124,7 +123,7 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
     const sub = collect(client(), SUBSCRIPTION, { runId });
     await waitFor(() => sub.messages.length === 1, 5_000, 'first push');
     await sleep(100);
-    expect(sub.messages.map((m) => m.data.runUpdated.streamVersion)).toEqual([2]);
+    expect(sub.messages.map((m) => m.data.runUpdated.revision)).toEqual([2]);
   });
 
   it('fans one bus subscription out to every client, and drops it on close', async () => {

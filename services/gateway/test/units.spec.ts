@@ -39,17 +39,17 @@ describe('DateTime scalar', () => {
 });
 
 describe('run update ordering', () => {
-  const view = (streamVersion: number, numScores = 0, numFailures = 0) =>
-    ({ id: 'r', streamVersion, numScores, numFailures, createdAt: new Date(0), lastEventAt: new Date(0) }) as unknown as RunView;
+  const view = (revision: number, numScores = 0, numFailures = 0) =>
+    ({ id: 'r', revision, streamVersion: 1, numScores, numFailures, createdAt: new Date(0), lastEventAt: new Date(0) }) as unknown as RunView;
 
-  it('isNewer: no counter lower, one higher', () => {
+  it('isNewer: a higher revision, whatever the counts did', () => {
     expect(isNewer(view(1), null)).toBe(true);
     expect(isNewer(view(2), view(1))).toBe(true);
-    expect(isNewer(view(1, 5), view(1, 4))).toBe(true);
-    expect(isNewer(view(1, 4, 1), view(1, 4, 0))).toBe(true);
     expect(isNewer(view(1), view(1))).toBe(false);
-    expect(isNewer(view(3, 0), view(2, 1))).toBe(false);
     expect(isNewer(view(1, 9), view(2, 0))).toBe(false);
+    // A re-score sets the counts back to zero; a failed execution or a human correction moves none.
+    expect(isNewer(view(5, 0, 0), view(4, 8, 2))).toBe(true);
+    expect(isNewer(view(5, 8, 2), view(4, 8, 2))).toBe(true);
   });
 
   it('a stream keeps only the newest pending view', async () => {
@@ -57,25 +57,25 @@ describe('run update ordering', () => {
     stream.offer(view(1));
     stream.offer(view(3));
     stream.offer(view(2));
-    expect((await stream.next()).value.streamVersion).toBe(3);
+    expect((await stream.next()).value.revision).toBe(3);
     const waiting = stream.next();
     stream.offer(view(2)); // older than what was sent
     stream.offer(view(4));
-    expect((await waiting).value.streamVersion).toBe(4);
+    expect((await waiting).value.revision).toBe(4);
     const ended = stream.next();
     await stream.return();
     expect(await ended).toEqual({ value: undefined, done: true });
   });
 
   it('revives broadcast payloads (objects or JSON text) and refuses malformed ones', () => {
-    const json = JSON.stringify({ id: 'r', streamVersion: 2, createdAt: '2025-01-01T00:00:00.000Z', lastEventAt: '2025-01-01T00:00:01.000Z' });
+    const json = JSON.stringify({ id: 'r', streamVersion: 2, revision: 2, createdAt: '2025-01-01T00:00:00.000Z', lastEventAt: '2025-01-01T00:00:01.000Z' });
     const revived = reviveRunView(json)!;
     expect(revived.createdAt).toEqual(new Date('2025-01-01T00:00:00.000Z'));
     expect(revived.updatedAt).toEqual(revived.lastEventAt);
     expect(reviveRunView(JSON.parse(json))!.lastEventAt).toBeInstanceOf(Date);
     expect(reviveRunView('{oops')).toBeNull();
     expect(reviveRunView({ id: 'r' })).toBeNull();
-    expect(reviveRunView({ id: 'r', streamVersion: 1, createdAt: 'garbage', lastEventAt: 'x' })).toBeNull();
+    expect(reviveRunView({ id: 'r', streamVersion: 1, revision: 1, createdAt: 'garbage', lastEventAt: 'x' })).toBeNull();
   });
 });
 

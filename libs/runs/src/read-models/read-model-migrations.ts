@@ -2,6 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 import { metricMigrations } from './metric-migrations';
 import { reviewMigrations } from '../review/review-migrations';
 import { scoringMigrations } from './scoring-migrations';
+import { revisionMigrations } from './revision-migrations';
 import { executionMigrations } from './execution-migrations';
 
 /**
@@ -119,4 +120,5 @@ export const readModelMigrations = [
   ...executionMigrations,
   ...reviewMigrations,
   ...scoringMigrations,
+  ...revisionMigrations,
 ];

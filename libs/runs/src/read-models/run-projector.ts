@@ -103,20 +103,23 @@ export async function projectRuns(events: readonly StoredEvent[], tx: Sql): Prom
 interface Touch {
   streamVersion: number;
   lastEventAt: string;
+  /** Events of the batch that touched the run: its revision moves by as many. */
+  events: number;
 }
 
-/** Bumps version and times of every run the batch changed, then settles each one's status. */
+/** Bumps version, revision and times of every run the batch changed, then settles each one's status. */
 async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[]> {
   if (touched.size === 0) return [];
   const rows = await tx.query<RunRow>(
     `update rm_runs r
      set stream_version = greatest(r.stream_version, x.stream_version),
          last_event_at = greatest(r.last_event_at, x.last_event_at),
+         revision = r.revision + x.events,
          updated_at = now()
-     from jsonb_to_recordset($1::jsonb) as x(id text, stream_version int, last_event_at timestamptz)
+     from jsonb_to_recordset($1::jsonb) as x(id text, stream_version int, last_event_at timestamptz, events int)
      where r.id = x.id
      returning ${RUN_COLUMNS.map((c) => `r.${c}`).join(', ')}`,
-    [JSON.stringify([...touched].map(([id, t]) => ({ id, stream_version: t.streamVersion, last_event_at: t.lastEventAt })))],
+    [JSON.stringify([...touched].map(([id, t]) => ({ id, stream_version: t.streamVersion, last_event_at: t.lastEventAt, events: t.events })))],
   );
   const changed: { id: string; status: string }[] = [];
   const views = rows.map((row) => {
@@ -149,7 +152,8 @@ function groupByTable(events: readonly StoredEvent[]) {
   const notes = new Map<string, string>();
   const touched = new Map<string, Touch>();
   const touch = (runId: string, event: StoredEvent, inRunStream: boolean) => {
-    const current = touched.get(runId) ?? { streamVersion: 0, lastEventAt: event.createdAt.toISOString() };
+    const current = touched.get(runId) ?? { streamVersion: 0, lastEventAt: event.createdAt.toISOString(), events: 0 };
+    current.events++;
     if (inRunStream) current.streamVersion = Math.max(current.streamVersion, event.streamPosition);
     if (event.createdAt.toISOString() > current.lastEventAt) current.lastEventAt = event.createdAt.toISOString();
     touched.set(runId, current);

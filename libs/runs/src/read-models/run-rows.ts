@@ -17,6 +17,8 @@ export interface RunRow {
   num_human_scores: number;
   status: string;
   stream_version: number;
+  /** Events of the log this row reflects (see revision-migrations.ts). */
+  revision: number;
   created_at: Date;
   updated_at: Date;
   last_event_at: Date;
@@ -42,6 +44,7 @@ export const RUN_COLUMNS = [
   'num_human_scores',
   'status',
   'stream_version',
+  'revision',
   'created_at',
   'updated_at',
   'last_event_at',
@@ -87,6 +90,7 @@ export function toRunView(row: RunRow): RunView {
       ...humanProgress(row),
     }),
     streamVersion: row.stream_version,
+    revision: row.revision,
     metrics: row.metrics.map((m) => ({
       id: m.metricId,
       name: m.name,
