@@ -39,24 +39,55 @@ describe('levenshteinDistance', () => {
   });
 
   it('agrees with the textbook algorithm on random strings', () => {
+    // Fixed-seed mulberry32: small alphabets (so that the strings share a lot), lengths 0 to 200, so
+    // that many cross the 32- and 64-code-point block boundaries of the bit-parallel algorithm, and
+    // astral code points (one code point, two UTF-16 code units).
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const alphabet = ['a', 'b', 'c', '👍', 'é'];
-    const word = () => Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-    for (let i = 0; i < 300; i++) {
-      const [a, b] = [word(), word()];
-      expect(distance(a, b).distance).toBe(reference(a, b));
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const alphabets = [['a'], ['a', 'b'], ['a', 'b', 'c', '👍', 'é'], ['𝔘', '𝔫', '👍', '👎'], Array.from('abcdefghijklmnopqrstuvwxyz')];
+    const word = (alphabet: readonly string[], longest: number) =>
+      Array.from({ length: Math.floor(random() * (longest + 1)) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    let crossedBlocks = 0;
+    for (let i = 0; i < 500; i++) {
+      const alphabet = alphabets[i % alphabets.length];
+      const longest = i % 4 === 0 ? 12 : 200;
+      const [a, b] = [word(alphabet, longest), word(alphabet, longest)];
+      if (Math.min(Array.from(a).length, Array.from(b).length) > 64) crossedBlocks++;
+      const expected = reference(a, b);
+      expect([a, b, distance(a, b)]).toEqual([a, b, { distance: expected, estimated: false }]);
+      expect([b, a, distance(b, a)]).toEqual([b, a, { distance: expected, estimated: false }]);
     }
+    expect(crossedBlocks).toBeGreaterThan(100);
   });
 
-  it('estimates an upper bound past the cell budget, and is exact when the bound is not needed', () => {
-    // With a budget of 4 code points, "abcdefgh" vs "xbcdefgy" (8 × 8 cells, nothing in common at
-    // either end) compares the heads "abcd"/"xbcd" (1 edit) and counts the tails as 4 edits; truly 2.
+  it('compares long texts exactly: "x" + s against s + "y" is 2 edits for 20,000 random code points', () => {
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647;
+    const s = Array.from({ length: 20_000 }, () => String.fromCodePoint(0x61 + Math.floor(random() * 26))).join('');
+    const started = Date.now();
+    expect(distance(`x${s}`, `${s}y`)).toEqual({ distance: 2, estimated: false });
+    const result = scoreHeuristic(lev(), { outputs: `x${s}`, expected: `${s}y` });
+    expect(result.value).toBeCloseTo(1 - 2 / 20_001, 10);
+    expect(result.reasoning).toMatch(/^similarity 1 \(2 edit\(s\) over 20001 character\(s\)\): /);
+    expect(result.reasoning).not.toMatch(/too long/);
+    expect(Date.now() - started).toBeLessThan(2_000); // a few tens of milliseconds (Myers' bit-parallel algorithm)
+  });
+
+  it('estimates an upper bound past the work budget, and is exact when the bound is not needed', () => {
+    // With a budget of 4 code points (the work of comparing 4 with 4), "abcdefgh" vs "xbcdefgy"
+    // (nothing in common at either end) compares the heads "abcd"/"xbcd" (1 edit) and counts the
+    // tails as 4 edits; truly 2.
     expect(distance('abcdefgh', 'xbcdefgy', 4)).toEqual({ distance: 1 + 4, estimated: true });
     // Common prefix and suffix are removed first, so this stays exact.
     expect(distance('same-start abcd same-end', 'same-start wxyz same-end', 4)).toEqual({ distance: 4, estimated: false });
-    // A long text against a short one is cheap (8 × 1 cells): exact.
-    expect(distance('abcdefgh', 'z', 4)).toEqual({ distance: 8, estimated: false });
+    // The work is ⌈shorter/32⌉ × longer: a short text against a long one costs no more than two long ones.
+    expect(distance('a'.repeat(64), 'z', 64)).toEqual({ distance: 64, estimated: false });
+    expect(distance('a'.repeat(100), 'z'.repeat(20), 64)).toEqual({ distance: 100, estimated: false }); // 1 × 100 steps ≤ 2 × 64
   });
 
   it('stays fast and bounded on huge inputs', () => {
@@ -106,9 +137,9 @@ describe('LEVENSHTEIN', () => {
   });
 
   it('notes when huge texts were estimated, and stays within 0..1', () => {
-    const result = scoreHeuristic(lev(), { outputs: 'a'.repeat(30_000), expected: 'b'.repeat(30_000) });
+    const result = scoreHeuristic(lev(), { outputs: 'a'.repeat(40_000), expected: 'b'.repeat(40_000) });
     expect(result.value).toBe(0);
-    expect(result.reasoning).toMatch(/^similarity 0 \(at most 30000 edit\(s\) over 30000 character\(s\)\): .*too long to compare in full.*lower bound$/);
+    expect(result.reasoning).toMatch(/^similarity 0 \(at most 40000 edit\(s\) over 40000 character\(s\)\): .*too long to compare in full.*lower bound$/);
     expect(result.reasoning.length).toBeLessThan(500);
   });
 });
