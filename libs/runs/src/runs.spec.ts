@@ -241,6 +241,31 @@ describe('runs: commands and read models', () => {
     expect(published.filter((p) => p.endsWith(unscored.id))).toEqual([]);
   });
 
+  it('finds unscored records in a run already in ERROR, and leaves alone an ERROR run with every outcome in', async () => {
+    // One record failed for good (ERROR); another's message was lost: it must still be scored.
+    const { run, metrics } = await setUp();
+    const [failed, lost] = await backend.commands.addRecords(run.id, [{}, {}]);
+    await backend.commands.recordOutcomes([
+      { kind: 'failure', runId: run.id, recordId: failed.id, metric: metrics[0], code: 'CODE_ERROR', reason: 'threw', attempts: 1 },
+      score(run.id, failed.id, metrics[1], 1),
+    ]);
+    const finished = await setUp();
+    const [done] = await backend.commands.addRecords(finished.run.id, [{}]);
+    await backend.commands.recordOutcomes([
+      { kind: 'failure', runId: finished.run.id, recordId: done.id, metric: finished.metrics[0], code: 'CODE_ERROR', reason: 'threw', attempts: 1 },
+      score(finished.run.id, done.id, finished.metrics[1], 1),
+    ]);
+    expect(await settled(run.id)).toMatchObject({ status: 'ERROR' });
+    expect(await settled(finished.run.id)).toMatchObject({ status: 'ERROR' });
+    const published: string[] = [];
+    const bus = { publish: async (events: readonly { data: unknown }[]) => void published.push(...events.map((e) => (e.data as { recordId: string }).recordId)) };
+
+    await republishUnscoredRecords({ sql: backend.db, store: backend.store, bus, olderThanMs: 0, limit: 10_000 });
+    expect(published).toContain(lost.id);
+    expect(published).not.toContain(failed.id);
+    expect(published).not.toContain(done.id);
+  });
+
   it('broadcasts each changed run after its batch commits', async () => {
     const { run } = await setUp();
     await backend.commands.addRecords(run.id, [{}]);
