@@ -1,4 +1,5 @@
 import type { HeuristicDefinition } from '@assay/contracts';
+import { isPassing } from '@assay/domain';
 import { codePointsOf, levenshteinDistance, levenshteinSimilarity } from './levenshtein';
 import { scoreHeuristic } from './score-heuristic';
 
@@ -134,6 +135,16 @@ describe('LEVENSHTEIN', () => {
     const result = scoreHeuristic(definition, { outputs, expected });
     expect(result.value).toBeCloseTo(value, 10);
     expect(result.reasoning).toBe(reasoning);
+  });
+
+  it.each([
+    ['4 edits over 5 characters', 'aWXYZ', 'abcde', 0.2, 'similarity 0.2 (4 edit(s) over 5 character(s))'],
+    ['9 edits over 10 characters', 'aQRSTUVWXY', 'abcdefghij', 0.1, 'similarity 0.1 (9 edit(s) over 10 character(s))'],
+  ])('%s: the similarity is exactly the threshold the reasoning shows, and passes it', (_name, outputs, expected, threshold, reasoning) => {
+    const result = scoreHeuristic(lev(), { outputs, expected });
+    expect(result.value).toBe(threshold); // 1 − 4/5 would be 0.19999999999999996
+    expect(result.reasoning.startsWith(`${reasoning}:`)).toBe(true);
+    expect(isPassing('FLOAT', threshold, result.value)).toBe(true);
   });
 
   it('notes when huge texts were estimated, and stays within 0..1', () => {

@@ -140,14 +140,18 @@ export function levenshteinDistance(a: Uint32Array, b: Uint32Array, maxCodePoint
   return { distance: bitParallelDistance(headA, headB) + tails, estimated: true };
 }
 
-/** 1 − distance / max(length): 1 for equal texts (two empty texts included), 0 for nothing in common. */
+/**
+ * (max(length) − distance) / max(length), i.e. 1 − distance / max(length) but without its rounding
+ * error (1 − 4/5 is 0.19999999999999996, which would fail a 0.2 threshold): 1 for equal texts (two
+ * empty texts included), 0 for nothing in common.
+ */
 export function levenshteinSimilarity(a: string, b: string, maxCodePoints = LEVENSHTEIN_MAX_CODE_POINTS) {
   const pointsA = codePointsOf(a);
   const pointsB = codePointsOf(b);
   const longest = Math.max(pointsA.length, pointsB.length);
   if (longest === 0) return { similarity: 1, distance: 0, longest, estimated: false };
   const { distance, estimated } = levenshteinDistance(pointsA, pointsB, maxCodePoints);
-  return { similarity: Math.min(1, Math.max(0, 1 - distance / longest)), distance, longest, estimated };
+  return { similarity: Math.min(1, Math.max(0, (longest - distance) / longest)), distance, longest, estimated };
 }
 
 const round = (value: number) => Number(value.toFixed(3));
