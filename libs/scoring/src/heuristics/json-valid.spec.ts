@@ -9,13 +9,18 @@ describe('JSON_VALID', () => {
     ['a list', {}, [1, 2], 1, 'output is a JSON list'],
     ['a string holding an object', {}, '{"a": [1, 2]}', 1, 'output parses as JSON (object)'],
     ['a string holding a list with whitespace', {}, '  [1]\n', 1, 'output parses as JSON (list)'],
-    ['a string holding a number', {}, '42', 1, 'output parses as JSON (number)'],
     ['a string holding unicode', {}, '{"emoji":"👍","é":"\\u00e9"}', 1, 'output parses as JSON (object)'],
     ['a nested field holding JSON text', { outputField: 'raw' }, { raw: '{"ok":true}' }, 1, 'output.raw parses as JSON (object)'],
     ['a nested object field', { outputField: 'parsed' }, { parsed: { ok: true } }, 1, 'output.parsed is a JSON object'],
     ['a bare number', {}, 42, 0, 'output is a number, not a JSON document or a string holding one'],
     ['a bare boolean', {}, false, 0, 'output is a boolean, not a JSON document or a string holding one'],
     ['null', {}, null, 0, 'output is empty (null)'],
+    // A string holding a bare value is no more a document than the value itself.
+    ['a string holding a number', {}, '42', 0, 'output parses as JSON to a number, not an object or a list'],
+    ['a string holding null', {}, 'null', 0, 'output parses as JSON to null, not an object or a list'],
+    ['a string holding a string', {}, '"hi"', 0, 'output parses as JSON to a string, not an object or a list'],
+    ['a string holding a boolean', {}, ' true ', 0, 'output parses as JSON to a boolean, not an object or a list'],
+    ['a nested field holding a number as text', { outputField: 'raw' }, { raw: '-1.5e3' }, 0, 'output.raw parses as JSON to a number, not an object or a list'],
     ['a missing field', { outputField: 'raw' }, {}, 0, "output.raw is missing: output has no field 'raw'"],
   ])('%s', (_name, extra, outputs, value, reasoning) => {
     expect(scoreHeuristic(jsonValid(extra), { outputs, expected: null })).toEqual({ value, reasoning });

@@ -2,9 +2,10 @@ import type { CompileHeuristic } from './scorer';
 import { aJsonType, fail, jsonType, pass, selectField } from './values';
 
 /**
- * JSON_VALID: the output field is a JSON document: an object or a list as stored, or a string that
- * parses as JSON. A bare number or boolean is a value, not a document, and fails. The expected value
- * is not used.
+ * JSON_VALID: the output field is a JSON document, that is an object or a list: stored as one, or a
+ * string that parses to one. Anything else fails: a bare number, boolean or string (a value, not a
+ * document), and equally a string that parses to one ("42", "null", "\"hi\""). The expected value is
+ * not used.
  */
 export const compileJsonValid: CompileHeuristic = (definition) => {
   return ({ outputs }) => {
@@ -15,7 +16,8 @@ export const compileJsonValid: CompileHeuristic = (definition) => {
     if (typeof value !== 'string') return fail(`${got.label} is ${aJsonType(value)}, not a JSON document or a string holding one`);
     try {
       const parsed: unknown = JSON.parse(value);
-      return pass(`${got.label} parses as JSON (${jsonType(parsed)})`);
+      if (parsed !== null && typeof parsed === 'object') return pass(`${got.label} parses as JSON (${jsonType(parsed)})`);
+      return fail(`${got.label} parses as JSON to ${parsed === null ? 'null' : aJsonType(parsed)}, not an object or a list`);
     } catch (error) {
       const hint = /^\s*```/.test(value) ? ' (it is wrapped in a Markdown code fence)' : '';
       const message = (error as Error).message;
