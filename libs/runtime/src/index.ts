@@ -3,3 +3,4 @@ export * from './shutdown';
 export * from './health-server';
 export * from './consumer-env';
 export * from './nest-logger-bridge';
+export * from './startup-failure';

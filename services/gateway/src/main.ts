@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { ensureInitApiKey, initApiKeyFromEnv } from '@assay/access';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
 import { backendDeps } from './backend-deps';
 import { createGatewayApp } from './create-gateway-app';
 import { createDefaultLogger } from './logger';
@@ -45,7 +45,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'gateway failed to start', error: String(error?.stack ?? error) }));
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('gateway', 'gateway failed to start'));

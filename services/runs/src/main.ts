@@ -3,7 +3,7 @@ import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { startReconciler } from '@assay/runs';
 import { startExecutionReconciler } from '@assay/execution';
-import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { RunsModule } from './runs.module';
@@ -59,7 +59,4 @@ async function main(): Promise<void> {
   }, (msg, extra) => logger.info(extra ?? {}, msg));
 }
 
-main().catch((error) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'runs', msg: 'runs service failed to start', error: String(error?.stack ?? error) }));
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('runs', 'runs service failed to start'));

@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { scoringConsumerOptions } from './scoring-config';
 import { bootstrapScoring, createScoringLogger } from './scoring.module';
 import { bootstrapExecution, createExecutionLogger } from './execution.module';
@@ -55,7 +55,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'scoring', msg: 'scoring service failed to start', error: String(error?.stack ?? error) }));
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('scoring', 'scoring service failed to start'));

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { ensureInitApiKey, initApiKeyFromEnv, issueFirstAdminKey } from '@assay/access';
 import { InProcessBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { intEnv, onShutdownSignal } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, onShutdownSignal } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { backendDeps, createGatewayApp } from '@assay/gateway-service';
@@ -69,7 +69,4 @@ async function main(): Promise<void> {
   }, log);
 }
 
-main().catch((error) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'assay', msg: 'Assay failed to start', error: String(error?.stack ?? error) }));
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('assay', 'Assay failed to start'));
