@@ -5,7 +5,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoints';
 import { logLine } from './log';
 import { readAll } from './read-all';
 import { DENSE_EVENT_TYPES } from './schema/003-sparse-types';
-import { loadStream, loadStreamPositions, readEventsAt, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
+import { loadStream, loadStreamPositions, readEventsAt, readEventsById, readStream, readStreams, ReadStreamOptions, streamVersion } from './read-stream';
 import type { AppendRequest, AppendResult, LogPosition, ReadAllOptions, ReadAllResult, StoredEvent } from './types';
 
 const LISTEN_RETRY_MS = 1_000;
@@ -66,6 +66,11 @@ export class PostgresEventStore {
   /** Events by global position, e.g. the RecordAdded a read model row points to. */
   readEventsAt(globalPositions: readonly number[], tx?: Sql): Promise<StoredEvent[]> {
     return readEventsAt(tx ?? this.db, globalPositions);
+  }
+
+  /** Events by id, e.g. what an earlier call with the same idempotency key stored. */
+  readEventsById(eventIds: readonly string[], tx?: Sql): Promise<StoredEvent[]> {
+    return readEventsById(tx ?? this.db, eventIds);
   }
 
   streamVersion(streamId: string, tx?: Sql): Promise<number> {

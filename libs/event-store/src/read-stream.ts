@@ -90,3 +90,13 @@ export async function readEventsAt(sql: Sql, globalPositions: readonly number[])
   );
   return rows.map(toStoredEvent);
 }
+
+/** Events by id (the unique event_id index), in position order; unknown ids are skipped. */
+export async function readEventsById(sql: Sql, eventIds: readonly string[]): Promise<StoredEvent[]> {
+  if (eventIds.length === 0) return [];
+  const rows = await sql.query<StoredEventRow>(
+    `select ${STORED_EVENT_COLUMNS} from assay_events where event_id = any($1::uuid[]) order by global_position`,
+    [eventIds.map((id) => id.toLowerCase())],
+  );
+  return rows.map(toStoredEvent);
+}

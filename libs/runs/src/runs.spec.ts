@@ -92,6 +92,17 @@ describe('runs: commands and read models', () => {
     expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numRecords: 3 });
   });
 
+  it('addRecords answers once the run counts its records: a COMPLETED run read right after is SCORING again', async () => {
+    // A client that adds its last batch and then polls for COMPLETED must not see the status from before it.
+    const { run, metrics } = await setUp();
+    const [only] = await backend.commands.addRecords(run.id, [{}]);
+    await backend.commands.recordOutcomes(metrics.map((metric) => score(run.id, only.id, metric, 1)));
+    expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED' });
+
+    await backend.commands.addRecords(run.id, Array.from({ length: 200 }, () => ({})));
+    expect(await backend.queries.getRun(run.id)).toMatchObject({ status: 'SCORING', numRecords: 201 });
+  });
+
   it('aggregates pass rate and mean per metric', async () => {
     const { run, metrics } = await setUp();
     const records = await backend.commands.addRecords(run.id, [{}, {}, {}, {}]);
@@ -216,6 +227,21 @@ describe('runs: commands and read models', () => {
     // Without a key, the same records are new records.
     await backend.commands.addRecords(run.id, records);
     expect(await settled(run.id)).toMatchObject({ numRecords: 6 });
+  });
+
+  it.each([
+    ['more records', [{ testcaseId: 't1' }, { testcaseId: 't2' }, { testcaseId: 't3' }], 2],
+    ['other records', [{ testcaseId: 'x', outputs: { answer: 'different' } }], 0],
+    ['the same testcase with another output', [{ testcaseId: 't1' }, { testcaseId: 't2', outputs: 'changed' }], 1],
+  ])('addRecords refuses a reused idempotency key with %s (it answered with ids of records never added)', async (_name, records, index) => {
+    const { run } = await setUp();
+    await backend.commands.addRecords(run.id, [{ testcaseId: 't1' }, { testcaseId: 't2' }], { idempotencyKey: 'nightly/1' });
+    await expect(backend.commands.addRecords(run.id, records, { idempotencyKey: 'nightly/1' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      message: expect.stringMatching(/was used before for other records .*records\[\d\].*use a new key for new records/),
+      details: { idempotencyKey: 'nightly/1', index },
+    });
+    expect(await settled(run.id)).toMatchObject({ numRecords: 2 });
   });
 
   it('finds records still lacking a score and publishes their RecordAdded again', async () => {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'TOO_MANY_RECORDS'
   | 'RECORD_TOO_LARGE'
   | 'PAYLOAD_TOO_LARGE'
+  /** addRecords with an idempotency key that an earlier call used for other records (details: idempotencyKey, index). */
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'INVALID_JSON'
   | 'METRIC_CONFIG_INVALID'
   /** A Jinja template that does not parse, or uses what templates may not (details: line, column). */

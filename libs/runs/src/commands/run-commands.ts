@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AssayError, DEFAULT_MAX_RECORD_BYTES, MetricSnapshot } from '@assay/contracts';
+import { AssayError, DEFAULT_MAX_RECORD_BYTES, EventData, MetricSnapshot } from '@assay/contracts';
 import {
+  canonicalJson,
   Decider,
   metricDecider,
   MetricState,
@@ -106,7 +107,17 @@ export class RunCommands implements RunCommandsApi {
     }));
     assertRecordSizes(added, this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     const testcasesOfTestset = await this.testcasesOfRunTestset(runId, added);
-    await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset }, key ? recordAddedEventId : undefined);
+    const version = await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset }, key ? recordAddedEventId : undefined).catch(async (error: unknown) => {
+      if (!(key && error instanceof DuplicateEventError)) throw error;
+      // A call with this key was made before: answer as it was answered, if it is the very same call.
+      await this.assertSameRecordsStored(runId, key, added);
+      return this.store.streamVersion(runStreamId(runId));
+    });
+    // Read-your-writes: a client that adds its last batch and then polls the run for COMPLETED must
+    // not read the status from before these records. The records are stored whatever this wait
+    // meets: if the projector is behind past the timeout the call still succeeds, so that no client
+    // adds them twice by retrying a call it was told had failed.
+    await this.waitForRun(runId, version).catch(() => undefined);
     const createdAt = new Date();
     return added.map((record) => ({
       id: record.recordId,
@@ -171,8 +182,8 @@ export class RunCommands implements RunCommandsApi {
         return version;
       } catch (error) {
         this.runs.delete(streamId);
-        // Events with these ids are already stored: this very call was made before (idempotency key).
-        if (error instanceof DuplicateEventError && eventIdOf) return (await this.loadRun(runId)).version;
+        // Events with these ids are stored already (an idempotency key's call made before): the caller's to answer.
+        if (error instanceof DuplicateEventError) throw error;
         if (!(error instanceof VersionConflictError) || attempt >= CONFLICT_RETRIES) throw error;
         // Another process wrote to this run: back off a little, with jitter, so writers interleave.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -243,6 +254,27 @@ export class RunCommands implements RunCommandsApi {
     });
   }
 
+  /**
+   * An addRecords retried with its idempotency key stored nothing new: the first call's records are
+   * there. A key reused for other records (more, fewer, different) would silently answer with ids of
+   * records that were never added: refused.
+   */
+  private async assertSameRecordsStored(runId: string, key: string, added: readonly AddedRecord[]): Promise<void> {
+    const stored = await this.store.readEventsById(added.map((record) => recordAddedEventIdOf(record.recordId)));
+    const byId = new Map(stored.map((event) => [(event.data as AddedRecord).recordId, event.data as AddedRecord]));
+    const differs = added.findIndex((record) => {
+      const earlier = byId.get(record.recordId);
+      return !earlier || canonicalJson(pick(earlier)) !== canonicalJson(pick(record));
+    });
+    if (differs === -1) return;
+    throw new AssayError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `idempotencyKey "${key}" was used before for other records (they differ at records[${differs}]): nothing was added. ` +
+        'Reuse a key only to retry the very same call; use a new key for new records.',
+      { idempotencyKey: key, index: differs },
+    );
+  }
+
   /** Read-your-writes: wait until the projector has applied the run stream up to `version`. */
   async waitForRun(runId: string, version: number): Promise<RunView> {
     const deadline = Date.now() + (this.options.projectionTimeoutMs ?? 10_000);
@@ -259,5 +291,16 @@ export class RunCommands implements RunCommandsApi {
 
 /** The RecordAdded of a record whose id came from an idempotency key: stored once, whatever the retries. */
 function recordAddedEventId(event: RunEvent): string | undefined {
-  return event.type === 'RecordAdded' ? uuidFrom(`assay/record-added/${event.data.recordId}`) : undefined;
+  return event.type === 'RecordAdded' ? recordAddedEventIdOf(event.data.recordId) : undefined;
+}
+
+function recordAddedEventIdOf(recordId: string): string {
+  return uuidFrom(`assay/record-added/${recordId}`);
+}
+
+type AddedRecord = Pick<EventData<'RecordAdded'>, 'recordId' | 'testcaseId' | 'inputs' | 'outputs' | 'expected'>;
+
+/** What a caller sent for a record (a stored JSON null reads back as null, as sent). */
+function pick(record: AddedRecord) {
+  return { testcaseId: record.testcaseId ?? null, inputs: record.inputs ?? null, outputs: record.outputs ?? null, expected: record.expected ?? null };
 }
