@@ -27,6 +27,9 @@ import { runNotFound, visibleTo } from './auth/scoped';
  * - `<name>.value`: the score as a number; `<name>.passed`: true / false; both empty when the
  *   record has no score for the metric yet. `<name>.reasoning`: the reasoning, or
  *   `error <CODE>: <reason>` when scoring failed for good.
+ * - The score shown is the one of the run's current version of the metric (after a re-score, the
+ *   new version); while that one is pending, the newest version scored, as the last of the metric's
+ *   scores in GraphQL `run.records.scores` (see pickScore).
  *
  * Formula-injection defence (OWASP "CSV injection"): a text cell whose first character is `=`,
  * `+`, `-`, `@`, tab or carriage return (or their full-width forms) is prefixed with a single quote
@@ -144,14 +147,20 @@ export function toRow(record: RecordView, metrics: readonly RunMetricRef[]): unk
   return row;
 }
 
+/**
+ * The record's score for the run's current version of the metric (rm_runs.metrics: after a
+ * re-score, the new version). While that version is not scored yet (the re-score is pending), the
+ * newest version scored: the last of the metric's scores in `run.records.scores` (GraphQL lists every
+ * version, oldest first), never an older one than that.
+ */
 function pickScore(scores: readonly ScoreView[], metric: RunMetricRef): ScoreView | undefined {
-  let fallback: ScoreView | undefined;
+  let newest: ScoreView | undefined;
   for (const score of scores) {
     if (score.metricId !== metric.id) continue;
     if (score.metricVersion === metric.version) return score;
-    fallback ??= score;
+    if (!newest || score.metricVersion > newest.metricVersion) newest = score;
   }
-  return fallback;
+  return newest;
 }
 
 /** JSON text of a value; numbers stay numbers (same text, and never formula-escaped); null or absent → empty cell. */

@@ -3,7 +3,8 @@ import { parse } from 'csv-parse/sync';
 import type { RecordView, RunQueriesApi } from '@assay/runs';
 import { boot, type Booted } from './boot';
 import type { FakeRuns } from './fakes';
-import { auth, sleep, waitFor } from './helpers';
+import { auth, gql, sleep, waitFor } from './helpers';
+import { useRealGateway } from './real-gateway';
 
 describe('GET /runs/:id/export.csv', () => {
   let g: Booted;
@@ -97,6 +98,60 @@ describe('GET /runs/:id/export.csv', () => {
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
     expect(await res.json()).toEqual({ errors: [{ message: expect.stringContaining('run_missing'), extensions: { code: 'RUN_NOT_FOUND' } }] });
+  });
+});
+
+describe('GET /runs/:id/export.csv of a re-scored run (real backend)', () => {
+  const g = useRealGateway('csv_rescore');
+
+  it("shows the score of the run's current metric version, and while that is pending the newest version scored, as GraphQL does", async () => {
+    const commands = g.backend.runs.commands;
+    const helpful = await commands.createMetric({ projectId: g.projects.a, name: 'helpful', evalType: 'AI', outputType: 'INT', promptTemplate: 'Rate {{ outputs }}' });
+    const exact = await commands.createMetric({ projectId: g.projects.a, name: 'exact', evalType: 'HEURISTIC', outputType: 'BOOLEAN', heuristic: { kind: 'EXACT_MATCH' } });
+    const run = await commands.createRun({ projectId: g.projects.a, metricIds: [helpful.id, exact.id] });
+    const [a, b, c] = await commands.addRecords(run.id, [{ outputs: 'a', expected: 'a' }, { outputs: 'b', expected: 'b' }, { outputs: 'c', expected: 'x' }]);
+    /** A score of `helpful` at the version (and round) the run pins now; its reasoning names the version. */
+    const helpfulAt = async (recordId: string, value: number) => {
+      const pinned = (await commands.metricsOfRun(run.id)).find((m) => m.metricId === helpful.id)!;
+      const round = (pinned as { round?: number }).round;
+      return { kind: 'score' as const, runId: run.id, recordId, metric: pinned, value, reasoning: `v${pinned.version}`, ...(round ? { round } : {}) };
+    };
+    const exactSnapshot = (await commands.metricsOfRun(run.id)).find((m) => m.metricId === exact.id)!;
+
+    // Version 1 scores every record.
+    await commands.recordOutcomes([
+      await helpfulAt(a.id, 1),
+      await helpfulAt(b.id, 1),
+      await helpfulAt(c.id, 1),
+      ...[a, b, c].map((r) => ({ kind: 'score' as const, runId: run.id, recordId: r.id, metric: exactSnapshot, value: r === c ? 0 : 1, reasoning: 'exact' })),
+    ]);
+    // Version 2 re-scores a and b; version 3 (what the run pins now) has scored only b so far.
+    await commands.updateMetric({ metricId: helpful.id, guidelines: 'Be strict.' });
+    await commands.rescoreRun({ runId: run.id, metricIds: [helpful.id] });
+    await commands.recordOutcomes([await helpfulAt(a.id, 3), await helpfulAt(b.id, 3)]);
+    await commands.updateMetric({ metricId: helpful.id, guidelines: 'Be stricter.' });
+    const rescored = await commands.rescoreRun({ runId: run.id, metricIds: [helpful.id] });
+    expect(rescored.metrics.map((m) => [m.name, m.version])).toEqual([['helpful', 3], ['exact', 1]]);
+    await commands.recordOutcomes([await helpfulAt(b.id, 5)]);
+    await g.settled();
+
+    const res = await fetch(`${g.base}/runs/${run.id}/export.csv`, { headers: auth(g.keys.a) });
+    expect(res.status).toBe(200);
+    const rows: string[][] = parse(await res.text());
+    expect(rows).toEqual([
+      ['record_id', 'testcase_id', 'inputs', 'outputs', 'expected', 'helpful.value', 'helpful.passed', 'helpful.reasoning', 'exact.value', 'exact.passed', 'exact.reasoning'],
+      [a.id, '', '', '"a"', '"a"', '3', 'false', 'v2', '1', 'true', 'exact'], // v3 pending: v2, not v1
+      [b.id, '', '', '"b"', '"b"', '5', 'true', 'v3', '1', 'true', 'exact'], // the current version
+      [c.id, '', '', '"c"', '"x"', '1', 'false', 'v1', '0', 'false', 'exact'], // only v1 so far
+    ]);
+
+    // GraphQL lists every version scored, oldest first: the export shows the last one of each metric.
+    const read = await gql(g.base, 'query ($id: ID!) { run(id: $id) { records { edges { node { id scores { metricId metricVersion value reasoning } } } } } }', { id: run.id }, g.keys.a);
+    expect(read.body.errors).toBeUndefined();
+    const nodes: { id: string; scores: { metricId: string; metricVersion: number; value: number; reasoning: string }[] }[] = read.body.data.run.records.edges.map((e: { node: unknown }) => e.node);
+    expect(nodes.map((n) => n.scores.filter((s) => s.metricId === helpful.id).map((s) => s.metricVersion))).toEqual([[1, 2], [1, 2, 3], [1]]);
+    const lastHelpful = nodes.map((n) => n.scores.filter((s) => s.metricId === helpful.id).at(-1)!);
+    expect(lastHelpful.map((s) => [String(s.value), s.reasoning])).toEqual(rows.slice(1).map((row) => [row[5], row[7]]));
   });
 });
 
