@@ -19,5 +19,12 @@ export function startHealthServer(port: number, ready: () => Promise<boolean>): 
     }
     send(404, { error: { code: 'NOT_FOUND', message: 'Try /healthz or /readyz.' } });
   });
-  return new Promise((resolve) => server.listen(port, () => resolve(server)));
+  // A port already in use rejects (listenOn turns it into PORT_IN_USE) instead of an uncaught 'error' event.
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { ensureInitApiKey, initApiKeyFromEnv } from '@assay/access';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv } from '@assay/runtime';
+import { checkPortFree, exitOnStartupFailure, intEnv, listenOn, onShutdownSignal, serviceEnv } from '@assay/runtime';
 import { backendDeps } from './backend-deps';
 import { createGatewayApp } from './create-gateway-app';
 import { createDefaultLogger } from './logger';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const env = serviceEnv('gateway');
   const port = intEnv('PORT', 4000);
   const initApiKey = initApiKeyFromEnv(); // before connecting: a malformed value fails fast
+  await checkPortFree('PORT', port); // and so does a port in use
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-gateway' });
   if (initApiKey) await ensureInitApiKey(backend.access, initApiKey, (msg, extra) => logger.info(extra ?? {}, msg));
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-gateway' });
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
       return true;
     },
   });
-  await app.listen(port);
+  await listenOn('PORT', port, () => app.listen(port));
   logger.info({ port }, 'gateway listening');
   onShutdownSignal(
     async () => {

@@ -3,7 +3,7 @@ import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
 import { startReconciler } from '@assay/runs';
 import { startExecutionReconciler } from '@assay/execution';
-import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, listenOn, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { RunsModule } from './runs.module';
@@ -20,6 +20,11 @@ async function main(): Promise<void> {
   if (roles.has('relay') && relayed.missingConsumed.length > 0) {
     logger.warn({ missing: relayed.missingConsumed }, 'ASSAY_RELAY_EVENT_TYPES leaves out types Assay workers consume: those workers will get no work');
   }
+  // The health server first: a HEALTH_PORT in use stops the process before it connects or starts any work.
+  // /readyz answers 503 until the service has started.
+  let ready = async () => false;
+  const healthPort = intEnv('HEALTH_PORT', 0);
+  const health = healthPort ? await listenOn('HEALTH_PORT', healthPort, () => startHealthServer(healthPort, () => ready())) : undefined;
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
   const reconcileIntervalMs = intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000);
@@ -48,8 +53,7 @@ async function main(): Promise<void> {
     { logger: false },
   );
   await app.init();
-  const healthPort = intEnv('HEALTH_PORT', 0);
-  const health = healthPort ? await startHealthServer(healthPort, () => backend.db.query('select 1').then(() => true)) : undefined;
+  ready = () => backend.db.query('select 1').then(() => true);
   logger.info({ healthPort: healthPort || undefined }, 'runs service started');
   onShutdownSignal(async () => {
     health?.close();

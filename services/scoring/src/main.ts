@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { JetStreamBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { exitOnStartupFailure, intEnv, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
+import { exitOnStartupFailure, intEnv, listenOn, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { scoringConsumerOptions } from './scoring-config';
 import { bootstrapScoring, createScoringLogger } from './scoring.module';
 import { bootstrapExecution, createExecutionLogger } from './execution.module';
@@ -19,6 +19,11 @@ async function main(): Promise<void> {
   const consumer = scoringConsumerOptions(); // refuse bad SCORING_* values before connecting anywhere
   const executionConsumer = executionConsumerOptions(); // and bad EXECUTION_* values
   const env = serviceEnv('scoring');
+  // The health server first: a HEALTH_PORT in use stops the process before it connects or consumes anything.
+  // /readyz answers 503 until the workers have started.
+  let ready = async () => false;
+  const healthPort = intEnv('HEALTH_PORT', 0);
+  const health = healthPort ? await listenOn('HEALTH_PORT', healthPort, () => startHealthServer(healthPort, () => ready())) : undefined;
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-scoring' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-scoring', logger });
 
@@ -39,8 +44,7 @@ async function main(): Promise<void> {
     process.env.ASSAY_EXECUTION === 'off'
       ? undefined
       : await bootstrapExecution({ bus, store: backend.store, llm: () => backend.llm(), logger: createExecutionLogger(), consumer: executionConsumer });
-  const healthPort = intEnv('HEALTH_PORT', 0);
-  const health = healthPort ? await startHealthServer(healthPort, () => backend.db.query('select 1').then(() => true)) : undefined;
+  ready = () => backend.db.query('select 1').then(() => true);
   logger.info({ healthPort: healthPort || undefined }, 'scoring service started');
 
   onShutdownSignal(

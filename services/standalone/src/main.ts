@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { ensureInitApiKey, initApiKeyFromEnv, issueFirstAdminKey } from '@assay/access';
 import { InProcessBus } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { exitOnStartupFailure, intEnv, onShutdownSignal } from '@assay/runtime';
+import { checkPortFree, exitOnStartupFailure, intEnv, listenOn, onShutdownSignal } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { backendDeps, createGatewayApp } from '@assay/gateway-service';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const port = intEnv('PORT', 4000);
   const dataDir = resolve(process.env.ASSAY_DATA_DIR ?? '.assay-data');
   const initApiKey = initApiKeyFromEnv(); // a malformed ASSAY_INIT_API_KEY stops start-up here
+  await checkPortFree('PORT', port); // and so does a port in use, before PostgreSQL starts
 
   const postgres = await startEmbeddedPostgres(dataDir, log);
   log('embedded PostgreSQL started', { dataDir });
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     bus,
     readiness: () => backend.db.query('select 1').then(() => true),
   });
-  await gateway.listen(port);
+  await listenOn('PORT', port, () => gateway.listen(port));
 
   // First start (the database never had an admin key, and ASSAY_INIT_API_KEY is unset): make one
   // and print it, once. Made only now that the server listens, so a start that fails (port taken)
