@@ -187,7 +187,11 @@ describe('runs: commands and read models', () => {
     await expect(backend.commands.addRecords('no-such-run', [{}])).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
     await expect(
       backend.commands.createRun({ projectId: run.projectId, metricIds: [other.metrics[0].metricId] }),
-    ).rejects.toMatchObject({ code: 'METRIC_NOT_FOUND' });
+    ).rejects.toMatchObject({
+      code: 'METRIC_NOT_FOUND',
+      message: expect.stringMatching(/check the metric id \(createMetric returns it\)/),
+      details: { metricId: other.metrics[0].metricId, projectId: run.projectId },
+    });
     await expect(backend.commands.addRecords(run.id, Array.from({ length: 1001 }, () => ({})))).rejects.toMatchObject({ code: 'TOO_MANY_RECORDS' });
     // One record too large for a bus message refuses the whole call.
     await expect(backend.commands.addRecords(run.id, [{ outputs: 'small' }, { outputs: 'x'.repeat(1024 * 1024) }])).rejects.toMatchObject({ code: 'RECORD_TOO_LARGE' });

@@ -78,7 +78,7 @@ export class RescoreCommands {
       const run = await this.store.loadStream(runStreamId(runId), { types: RUN_STATE_EVENT_TYPES });
       const state = foldStream<RunState, RunEvent>(runDecider as Decider<RunCommand, RunState, RunEvent>, run.events).state;
       authorize?.(state.exists ? state.projectId : null);
-      if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`, { runId });
+      if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found: check the run id (createRun returns it; runs lists a project's runs).`, { runId });
       const rescore = await this.loadRescores(runId);
       const { metricIds } = metricsToRescore(state, input.metricIds);
       const latest = await this.latestSnapshots(state.projectId, metricIds);
@@ -135,7 +135,7 @@ export class RescoreCommands {
     const streams = await this.store.readStreams(metricIds.map(metricStreamId));
     return metricIds.map((metricId) => {
       const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
-      if (!state.exists || state.projectId !== projectId) throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}.`, { metricId });
+      if (!state.exists || state.projectId !== projectId) throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}: check the metric id (createMetric returns it).`, { metricId, projectId });
       return state.snapshot;
     });
   }

@@ -144,7 +144,7 @@ export class RunCommands implements RunCommandsApi {
   /** The metric versions a run pinned when it was created: what its records are scored with. */
   async metricsOfRun(runId: string): Promise<readonly MetricSnapshot[]> {
     const { state } = await this.loadRun(runId);
-    if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found.`);
+    if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found: check the run id (createRun returns it; runs lists a project's runs).`, { runId });
     // Re-scored metrics at their new versions, each with the round its outcomes carry (issue 4).
     return this.rescores.metricsOfRun(runId, state.metrics);
   }
@@ -204,7 +204,7 @@ export class RunCommands implements RunCommandsApi {
 
   private async requireProject(projectId: string): Promise<void> {
     const events = await this.store.readStream(projectStreamId(projectId));
-    if (events.length === 0) throw new AssayError('PROJECT_NOT_FOUND', `Project ${projectId} not found.`);
+    if (events.length === 0) throw new AssayError('PROJECT_NOT_FOUND', `Project ${projectId} not found: check the project id (createProject returns it).`, { projectId });
   }
 
   /**
@@ -248,7 +248,7 @@ export class RunCommands implements RunCommandsApi {
       const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
       // A metric of another project is reported exactly like a missing one.
       if (!state.exists || state.projectId !== projectId) {
-        throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}.`);
+        throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}: check the metric id (createMetric returns it).`, { metricId, projectId });
       }
       return state.snapshot;
     });
