@@ -10,8 +10,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { GraphQLModule } from '@nestjs/graphql';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
+import { GraphQLModule, GraphQLSchemaHost } from '@nestjs/graphql';
+import { MAX_REQUEST_BYTES } from '@assay/contracts';
 import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { API_MODULES } from './api-modules';
 import { ApiKeyGuard, GraphqlAuthMiddleware, WebSocketSessions } from './auth/api-key-auth';
@@ -21,6 +22,7 @@ import { HealthController } from './http';
 import { createDefaultLogger, type GatewayLogger } from './logger';
 import { RunUpdatesHub } from './run-updates';
 import { DateTimeScalar, JSONScalar } from './scalars';
+import { GraphqlWebSocketServer } from './websocket';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -64,13 +66,17 @@ function webSocketErrorHooks(logger: GatewayLogger) {
  * The public API: GraphQL over HTTP and WebSocket (graphql-ws) at /graphql, the CSV export and the
  * health endpoints. A dynamic module so that the same code runs as its own service and inside the
  * all-in-one embedded process; it needs the JSON body parser from `installBodyParser` (see
- * `createGatewayApp`, which does all of that).
+ * `createGatewayApp`, which does all of that). Both transports take requests of at most
+ * MAX_REQUEST_BYTES: the body parser's limit, and the WebSocket server's (GraphqlWebSocketServer).
  */
 @Module({})
 export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule {
   constructor(
     @Inject(RunUpdatesHub) private readonly hub: RunUpdatesHub,
     @Inject(WebSocketSessions) private readonly sessions: WebSocketSessions,
+    @Inject(GraphqlWebSocketServer) private readonly webSocket: GraphqlWebSocketServer,
+    @Inject(GraphQLSchemaHost) private readonly schemaHost: GraphQLSchemaHost,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   static forRoot(deps: GatewayDeps): DynamicModule {
@@ -78,6 +84,12 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
     // API keys: /graphql over HTTP (GraphqlAuthMiddleware), controllers (ApiKeyGuard, global),
     // graphql-ws (the sessions' hooks). See auth/api-key-auth.ts.
     const sessions = new WebSocketSessions(() => deps.access, logger);
+    const webSocket = new GraphqlWebSocketServer({
+      path: GRAPHQL_PATH,
+      maxPayloadBytes: MAX_REQUEST_BYTES,
+      logger,
+      options: { context: (ctx) => sessions.contextOf(ctx), ...webSocketErrorHooks(logger), ...sessions.hooks() },
+    });
     return {
       module: GatewayModule,
       imports: [
@@ -91,13 +103,10 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
           introspection: true,
           includeStacktraceInErrorResponses: false,
           formatError: (formatted, error) => formatClientError(formatted, error, logger),
-          // HTTP: the principal the middleware established; graphql-ws: the socket's.
-          context: (arg: { req?: { principal?: unknown } } & Parameters<WebSocketSessions['contextOf']>[0]) =>
-            arg.req ? { req: arg.req, principal: arg.req.principal } : sessions.contextOf(arg),
+          // HTTP: the principal the middleware established (graphql-ws: GraphqlWebSocketServer's context).
+          context: (arg: { req: { principal?: unknown } }) => ({ req: arg.req, principal: arg.req.principal }),
           plugins: [errorLoggingPlugin(logger)],
-          subscriptions: {
-            'graphql-ws': { path: GRAPHQL_PATH, ...webSocketErrorHooks(logger), ...sessions.hooks() },
-          },
+          // No `subscriptions`: GraphqlWebSocketServer serves graphql-ws, with the request size limit.
         }),
       ],
       controllers: [...API_MODULES.flatMap((api) => api.controllers ?? []), HealthController],
@@ -106,6 +115,7 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
         { provide: GATEWAY_LOGGER, useValue: logger },
         { provide: RunUpdatesHub, useFactory: () => new RunUpdatesHub(deps.bus, logger) },
         { provide: WebSocketSessions, useValue: sessions },
+        { provide: GraphqlWebSocketServer, useValue: webSocket },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         GraphqlAuthMiddleware,
         ...API_MODULES.flatMap((api) => api.resolvers),
@@ -125,10 +135,14 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
   onModuleInit(): void {
     this.hub.start();
     this.sessions.start();
+    // GraphQLModule (imported, so initialised first) has built the schema by now.
+    const httpServer = this.adapterHost.httpAdapter?.getHttpServer();
+    if (httpServer) this.webSocket.start(httpServer, this.schemaHost.schema);
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.hub.stop();
     this.sessions.stop();
+    await this.webSocket.stop();
   }
 }

@@ -1,3 +1,4 @@
+import { MAX_REQUEST_BYTES } from '@assay/contracts';
 import { RUN_UPDATED_TOPIC, type RunView } from '@assay/runs';
 import type { Client } from 'graphql-ws';
 import { RunUpdatesHub } from '../src';
@@ -176,6 +177,33 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
     expect(sub.completed).toBe(false);
     expect(g.bus.handlerCount()).toBe(0);
     g = await boot(); // afterEach closes it
+  });
+
+  it('applies the HTTP body limit to graphql-ws messages: a larger one closes the socket with 1009 and a PAYLOAD_TOO_LARGE reason', async () => {
+    const { runId } = await newRun();
+    const ADD = `mutation($runId: ID!, $blob: JSON) { addRecords(runId: $runId, records: [{inputs: $blob}]) { id } }`;
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // Over HTTP this body gets 413 PAYLOAD_TOO_LARGE; over the socket the message is never read.
+      const tooLarge = collect(client(), ADD, { runId, blob: 'x'.repeat(MAX_REQUEST_BYTES + 1) });
+      await waitFor(() => tooLarge.errors.length > 0 || tooLarge.messages.length > 0, 10_000, 'the socket to close');
+      expect(tooLarge.messages).toEqual([]);
+      const closed = tooLarge.errors[0] as { code: number; reason: string };
+      expect(closed.code).toBe(1009);
+      expect(closed.reason).toMatch(/^PAYLOAD_TOO_LARGE: .*16 MB limit.*fewer records per call/);
+      expect(g.runs.records.get(runId) ?? []).toHaveLength(0);
+      expect(g.logger.lines.some((l) => l.msg === 'websocket message rejected' && (l.obj as any).code === 'PAYLOAD_TOO_LARGE')).toBe(true);
+      // The client's error, not the server's: nothing printed as an internal error.
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+
+    // A message below the limit goes through, on a new socket.
+    const fits = collect(client(), ADD, { runId, blob: 'y'.repeat(2 * 1024 * 1024) });
+    await waitFor(() => fits.completed || fits.errors.length > 0, 10_000, 'the mutation');
+    expect(fits.errors).toEqual([]);
+    expect(fits.messages[0].data.addRecords).toHaveLength(1);
   });
 
   it('still serves HTTP queries on the same path', async () => {
