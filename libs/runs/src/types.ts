@@ -252,6 +252,8 @@ export interface RunQueriesApi {
   /** The metric versions the run pinned, in run order. */
   getRunMetricVersions(runId: string): Promise<MetricVersionView[]>;
   getRun(id: string): Promise<RunView | null>;
+  /** Several runs at once; unknown ids are left out. */
+  getRuns(ids: readonly string[]): Promise<RunView[]>;
   listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>>;
   getAggregates(runId: string): Promise<MetricAggregateView[]>;
   listRecords(runId: string, page: PageRequest): Promise<Page<RecordView>>;

@@ -113,7 +113,7 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
       providers: [
         { provide: GATEWAY_DEPS, useValue: deps },
         { provide: GATEWAY_LOGGER, useValue: logger },
-        { provide: RunUpdatesHub, useFactory: () => new RunUpdatesHub(deps.bus, logger) },
+        { provide: RunUpdatesHub, useFactory: () => new RunUpdatesHub(deps.bus, logger, { readRuns: (ids) => deps.queries.getRuns(ids) }) },
         { provide: WebSocketSessions, useValue: sessions },
         { provide: GraphqlWebSocketServer, useValue: webSocket },
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -109,19 +109,56 @@ export class RunUpdateStream implements AsyncIterableIterator<RunView> {
   }
 }
 
+export interface RunUpdatesHubOptions {
+  /** The current views of these runs (unknown ids left out): what the resync offers. */
+  readonly readRuns?: (runIds: readonly string[]) => Promise<readonly RunView[]>;
+  /** How often the runs with subscribers are read again (default 5 s; 0: never). */
+  readonly resyncEveryMs?: number;
+}
+
+/**
+ * Broadcasts are fire-and-forget (core NATS between processes): one sent while this gateway was
+ * disconnected from NATS, or one the projector never sent (its COMMIT answered, the answer lost),
+ * would leave a subscriber at an old status for good. So the hub also reads the runs it has
+ * subscribers for every few seconds and offers what it reads: an unchanged view is not newer and
+ * pushes nothing; a missed change arrives at most `resyncEveryMs` late. One query per round.
+ */
+const DEFAULT_RESYNC_EVERY_MS = 5_000;
+
 export class RunUpdatesHub {
   private readonly subscribers = new Map<string, Set<RunUpdateStream>>();
   private unsubscribe: (() => void) | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private resyncing = false;
 
   constructor(
     private readonly bus: Pick<EventBus, 'onBroadcast'>,
     private readonly logger: GatewayLogger,
+    private readonly options: RunUpdatesHubOptions = {},
   ) {}
 
-  /** Subscribes to the bus once for this process. */
+  /** Subscribes to the bus once for this process, and starts the resync. */
   start(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.bus.onBroadcast(RUN_UPDATED_TOPIC, (payload) => this.dispatch(payload));
+    const every = this.options.resyncEveryMs ?? DEFAULT_RESYNC_EVERY_MS;
+    if (this.options.readRuns && every > 0) {
+      this.resyncTimer = setInterval(() => void this.resync(), every);
+      this.resyncTimer.unref?.();
+    }
+  }
+
+  /** Reads every run with subscribers and offers its view (see RunUpdatesHubOptions). Never throws. */
+  async resync(): Promise<void> {
+    if (this.resyncing || !this.options.readRuns || this.subscribers.size === 0) return;
+    this.resyncing = true;
+    try {
+      for (const view of await this.options.readRuns([...this.subscribers.keys()])) this.offer(view);
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'run update resync failed; retrying next round');
+    } finally {
+      this.resyncing = false;
+    }
   }
 
   /**
@@ -132,6 +169,8 @@ export class RunUpdatesHub {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = null;
   }
 
   /** A new subscriber stream for the run; register before reading the snapshot so nothing falls in between. */
@@ -160,6 +199,12 @@ export class RunUpdatesHub {
     if (set.size === 0) this.subscribers.delete(stream.runId);
   }
 
+  private offer(view: RunView): void {
+    const set = this.subscribers.get(view.id);
+    if (!set) return;
+    for (const stream of set) stream.offer(view);
+  }
+
   private dispatch(payload: unknown): void {
     try {
       const view = reviveRunView(payload);
@@ -167,9 +212,7 @@ export class RunUpdatesHub {
         this.logger.warn({ topic: RUN_UPDATED_TOPIC }, 'ignored a malformed run update broadcast');
         return;
       }
-      const set = this.subscribers.get(view.id);
-      if (!set) return;
-      for (const stream of set) stream.offer(view);
+      this.offer(view);
     } catch (error) {
       // A handler must never throw into the bus.
       this.logger.error({ error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'run update dispatch failed');

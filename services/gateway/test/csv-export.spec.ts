@@ -170,6 +170,7 @@ describe('CSV export streaming', () => {
       listMetricVersions: (id) => runs.listMetricVersions(id),
       getRunMetricVersions: (id) => runs.getRunMetricVersions(id),
       getRun: (id) => runs.getRun(id),
+      getRuns: (ids) => runs.getRuns(ids),
       listRuns: (p, page) => runs.listRuns(p, page),
       getAggregates: (id) => runs.getAggregates(id),
       listRecords: (id, page) => runs.listRecords(id, page),

@@ -262,6 +262,13 @@ export class FakeRuns implements RunCommandsApi, RunQueriesApi {
     return run ? this.snapshot(run) : null;
   }
 
+  async getRuns(ids: readonly string[]): Promise<RunView[]> {
+    return ids.flatMap((id) => {
+      const run = this.runs.get(id);
+      return run ? [this.snapshot(run)] : [];
+    });
+  }
+
   async listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>> {
     const runs = [...this.runs.values()]
       .filter((r) => r.projectId === projectId)

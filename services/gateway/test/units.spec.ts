@@ -2,7 +2,7 @@ import { AssayError } from '@assay/contracts';
 import type { RunView } from '@assay/runs';
 import { GraphQLError, parseValue } from 'graphql';
 import { classifyError, formatClientError } from '../src/errors';
-import { isNewer, reviveRunView, RunUpdateStream } from '../src/run-updates';
+import { isNewer, reviveRunView, RunUpdatesHub, RunUpdateStream } from '../src/run-updates';
 import { DateTimeScalar, JSONScalar } from '../src/scalars';
 import { MemoryLogger } from './fakes';
 
@@ -65,6 +65,31 @@ describe('run update ordering', () => {
     const ended = stream.next();
     await stream.return();
     expect(await ended).toEqual({ value: undefined, done: true });
+  });
+
+  it('the hub reads its subscribed runs again, so a broadcast lost on the way (NATS down a moment) is made up for', async () => {
+    const stored = new Map<string, RunView>([['r', view(3, 1)]]);
+    const asked: string[][] = [];
+    const hub = new RunUpdatesHub({ onBroadcast: () => () => undefined }, new MemoryLogger(), {
+      readRuns: async (ids) => {
+        asked.push([...ids]);
+        return ids.flatMap((id) => (stored.has(id) ? [stored.get(id)!] : []));
+      },
+      resyncEveryMs: 0,
+    });
+    const stream = hub.open('r');
+    stream.offer(view(3, 1)); // the snapshot
+    expect((await stream.next()).value.revision).toBe(3);
+
+    await hub.resync(); // nothing changed: nothing pushed
+    stored.set('r', view(7, 2)); // a change whose broadcast never arrived
+    await hub.resync();
+    expect((await stream.next()).value).toMatchObject({ revision: 7, numScores: 2 });
+    expect(asked).toEqual([['r'], ['r']]);
+
+    stream.close();
+    await hub.resync(); // no subscribers: no query
+    expect(asked).toHaveLength(2);
   });
 
   it('revives broadcast payloads (objects or JSON text) and refuses malformed ones', () => {

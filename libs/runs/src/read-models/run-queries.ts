@@ -76,6 +76,13 @@ export class RunQueries implements RunQueriesApi {
     return row ? toRunView(row) : null;
   }
 
+  /** Several runs at once (unknown ids are left out), e.g. every run a gateway has live subscribers for. */
+  async getRuns(ids: readonly string[]): Promise<RunView[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.query<RunRow>(`select ${RUN_COLUMNS.join(', ')} from rm_runs where id = any($1::text[])`, [ids]);
+    return rows.map(toRunView);
+  }
+
   /** Newest first; the cursor is the (created_at, id) of the last run seen. */
   async listRuns(projectId: string, page: PageRequest): Promise<Page<RunView>> {
     const limit = pageSize(page.first);
