@@ -98,6 +98,20 @@ describe('JetStreamBus', () => {
     expect((await consumerInfo(options.name)).num_redelivered).toBe(0);
   });
 
+  it('refuses an event over the server max_payload naming it, the sizes and the setting to raise, and stores the rest of the call', async () => {
+    // The relay retries such an event for ever and every later one waits: the log must say why and what to do.
+    const [type] = fresh().eventTypes;
+    const small = storedEvent(type, { note: 'fits' });
+    const huge = storedEvent(type, { text: 'x'.repeat(2 * 1024 * 1024) });
+    const before = (await bus.manager.streams.info(streamName)).state.messages;
+    await expect(bus.publish([small, huge])).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(new RegExp(`event ${huge.eventId} \\(${type}\\) is \\d+ bytes, over the NATS server's max_payload of \\d+: raise max_payload`)),
+      details: { failedEventIds: [huge.eventId] },
+    });
+    expect((await bus.manager.streams.info(streamName)).state.messages - before).toBe(1);
+  });
+
   it('hands the handler the stored event with its fields and createdAt as a Date', async () => {
     const options = fresh();
     const event = storedEvent(options.eventTypes[0], { runId: 'r1', nested: { n: 1 } }, { metadata: { actor: 'me' } });

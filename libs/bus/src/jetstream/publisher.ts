@@ -60,7 +60,7 @@ export class JetStreamPublisher {
     if (failures.length > 0) {
       throw new AssayError(
         'UNAVAILABLE',
-        `${failures.length} of ${events.length} events got no PubAck from JetStream (first: ${failures[0].error.message}). Publishing again is safe: duplicates are dropped by event id.`,
+        `${failures.length} of ${events.length} events were not stored by JetStream (first: ${failures[0].error.message}). Publishing again is safe: duplicates are dropped by event id.`,
         { failedEventIds: failures.slice(0, 20).map((f) => f.eventId) },
       );
     }
@@ -81,7 +81,17 @@ export class JetStreamPublisher {
     // Refuse to land anywhere but our stream (a misconfigured overlapping stream would take it).
     h.set('Nats-Expected-Stream', this.streamName);
     try {
-      this.nc.publish(this.subjects.event(event.type), encodeEvent(event), { headers: h, reply: `${this.inbox}.${token}` });
+      const body = encodeEvent(event);
+      const maxPayload = this.nc.info?.max_payload;
+      if (maxPayload !== undefined && body.length > maxPayload) {
+        // Not a passing failure: this event is retried, and every later one waits behind it, until
+        // the server takes messages this large.
+        throw new Error(
+          `event ${event.eventId} (${event.type}) is ${body.length} bytes, over the NATS server's max_payload of ${maxPayload}: ` +
+            'raise max_payload in the NATS configuration, and keep ASSAY_MAX_RECORD_BYTES below it (see docs/operations.md)',
+        );
+      }
+      this.nc.publish(this.subjects.event(event.type), body, { headers: h, reply: `${this.inbox}.${token}` });
     } catch (error) {
       this.settle(token, error instanceof Error ? error : new Error(String(error)));
     }
