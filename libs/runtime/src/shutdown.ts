@@ -1,6 +1,6 @@
 /**
- * Runs `stop` once on SIGINT or SIGTERM, then exits. A second signal exits at once, for an
- * operator who does not want to wait for in-flight work.
+ * Runs `stop` once on SIGINT, SIGTERM or SIGHUP (the terminal closed), then exits. A second
+ * signal exits at once, for an operator who does not want to wait for in-flight work.
  */
 export function onShutdownSignal(stop: () => Promise<void>, log: (msg: string, extra?: object) => void): void {
   let stopping = false;
@@ -18,4 +18,5 @@ export function onShutdownSignal(stop: () => Promise<void>, log: (msg: string, e
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
 }

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const initApiKey = initApiKeyFromEnv(); // a malformed ASSAY_INIT_API_KEY stops start-up here
   await checkPortFree('PORT', port); // and so does a port in use, before PostgreSQL starts
 
-  const postgres = await startEmbeddedPostgres(dataDir, log);
+  const postgres = await startEmbeddedPostgres(dataDir, { info: log, error: (msg, extra = {}) => logger.error(extra, msg) });
   log('embedded PostgreSQL started', { dataDir });
   const backend = await connectBackend({ url: postgres.url, applicationName: 'assay' });
   if (initApiKey) await ensureInitApiKey(backend.access, initApiKey, log);

@@ -1,0 +1,76 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { postmasterHolding, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+
+const quiet = { info: () => undefined, error: () => undefined };
+
+describe('embedded PostgreSQL on a data folder', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'assay-embedded-pg-'));
+  const started: EmbeddedDatabase[] = [];
+  const start = async () => {
+    const db = await startEmbeddedPostgres(dataDir, quiet);
+    started.push(db);
+    return db;
+  };
+
+  afterAll(async () => {
+    for (const db of started) await db.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('initialises the folder, answers queries, and stops', async () => {
+    const db = await start();
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    expect((await client.query('select current_database() as name')).rows).toEqual([{ name: 'assay' }]);
+    await client.end();
+    await db.stop();
+    expect(postmasterHolding(join(dataDir, 'postgres'))).toBeUndefined();
+  }, 60_000);
+
+  it('refuses a second start on the folder with DATA_DIR_IN_USE naming the pid that holds it (before: "error":"undefined")', async () => {
+    const first = await start();
+    const second = startEmbeddedPostgres(dataDir, quiet);
+    await expect(second).rejects.toMatchObject({
+      code: 'DATA_DIR_IN_USE',
+      message: `data folder ${dataDir} is in use by pid ${first.pid} (another Assay, or a PostgreSQL left from one that was killed): stop it or set ASSAY_DATA_DIR to another folder`,
+    });
+    await first.stop();
+    // Free again once the first has stopped.
+    const third = await start();
+    await third.stop();
+  }, 60_000);
+
+  it("fails with PostgreSQL's last log lines when it stops for another reason", async () => {
+    const conf = join(dataDir, 'postgres', 'postgresql.conf');
+    const original = readFileSync(conf, 'utf8');
+    appendFileSync(conf, "\nshared_buffers = 'lots'\n");
+    try {
+      const failure = await startEmbeddedPostgres(dataDir, quiet).then(
+        () => undefined,
+        (error) => error,
+      );
+      expect(failure).toMatchObject({ code: 'EMBEDDED_POSTGRES_FAILED', message: expect.stringContaining('invalid value for parameter "shared_buffers": "lots"') });
+      expect(failure.details.postgresLog.join('\n')).toContain('shared_buffers');
+    } finally {
+      writeFileSync(conf, original);
+    }
+  }, 60_000);
+
+  it('names ASSAY_PG_PORT when the port it was given is taken', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      await expect(startEmbeddedPostgres(dataDir, quiet, { port })).rejects.toMatchObject({
+        code: 'PORT_IN_USE',
+        message: `port ${port} is in use: stop what holds it or set ASSAY_PG_PORT to another port`,
+      });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }, 60_000);
+});
