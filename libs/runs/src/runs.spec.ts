@@ -215,6 +215,28 @@ describe('runs: commands and read models', () => {
     expect(older.items.map((i) => i.node.id)).toEqual([run.id]);
   });
 
+  it('refuses a cursor that decodes but is not one of the list it is passed to with BAD_USER_INPUT', async () => {
+    const { project, run } = await setUp();
+    await backend.commands.addRecords(run.id, [{ testcaseId: 't0' }, { testcaseId: 't1' }]);
+    await settled(run.id);
+    await backend.commands.createRun({ projectId: project.id, metricIds: run.metrics.map((m) => m.id) });
+    const cursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+    const runsCursor = (await backend.queries.listRuns(project.id, { first: 1 })).endCursor!;
+    const recordsCursor = (await backend.queries.listRecords(run.id, { first: 1 })).endCursor!;
+    const refusal = (page: Promise<unknown>) => page.then(() => 'accepted', (error) => ({ code: error.code, message: error.message }));
+    const refused = { code: 'BAD_USER_INPUT', message: expect.stringContaining('pass an endCursor from a previous page of the same list') };
+
+    for (const after of [cursor([]), cursor(['x']), cursor([1.5]), cursor([1e30]), cursor([-5]), cursor([1, 2]), cursor([{}]), runsCursor]) {
+      expect(await refusal(backend.queries.listRecords(run.id, { after }))).toEqual(refused);
+    }
+    for (const after of [cursor([]), cursor(['x', 'y']), cursor([-5]), cursor(['2025-01-01T00:00:00.000Z']), cursor(['2025-13-01T00:00:00.000Z', 'run_x']), recordsCursor]) {
+      expect(await refusal(backend.queries.listRuns(project.id, { after }))).toEqual(refused);
+    }
+    // The cursors each list hands out still work.
+    expect((await backend.queries.listRecords(run.id, { after: recordsCursor })).items.map((i) => i.node.testcaseId)).toEqual(['t1']);
+    expect((await backend.queries.listRuns(project.id, { after: runsCursor })).items.map((i) => i.node.id)).toEqual([run.id]);
+  });
+
   it('addRecords with an idempotency key: a retried call (even from another gateway, even at once) adds nothing twice', async () => {
     const { run } = await setUp();
     const records = [{ testcaseId: 't1' }, { testcaseId: 't2' }];

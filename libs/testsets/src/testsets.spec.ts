@@ -109,6 +109,13 @@ describe('testsets', () => {
     const page2 = await queries.listTestcases(testset.id, { first: 2, after: page1.endCursor });
     expect(page2.items.map((i) => i.node.id)).toEqual([added[2].id]);
     expect(page2.hasNextPage).toBe(false);
+    // A cursor that decodes but is not a testcases cursor: BAD_USER_INPUT, not a database error.
+    for (const parts of [[], ['x'], [1.5], [-5], ['2025-01-01T00:00:00.000Z', 'run_x']]) {
+      await expect(queries.listTestcases(testset.id, { after: Buffer.from(JSON.stringify(parts)).toString('base64url') })).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringContaining('pass an endCursor from a previous page of the same list'),
+      });
+    }
     expect((await queries.getTestset(testset.id))!.numTestcases).toBe(3);
 
     await expect(commands.addTestcases(testset.id, [{ jsonData: { question: 'ok', answer: 'ok' } }, { jsonData: 'not an object' }])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });

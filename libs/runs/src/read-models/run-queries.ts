@@ -14,7 +14,7 @@ import type {
   RunView,
   ScoreView,
 } from '../types';
-import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
+import { decodeSeqCursor, decodeTimeIdCursor, encodeCursor, pageSize } from '@assay/contracts';
 import { RUN_COLUMNS, RunRow, scoreCore, ScoreCoreRow, toRunView } from './run-rows';
 import { MetricQueries } from './metric-queries';
 import { recordPositions, rescoreProjected, runCost } from './scoring-queries';
@@ -89,8 +89,8 @@ export class RunQueries implements RunQueriesApi {
     const params: unknown[] = [projectId, limit + 1];
     let after = '';
     if (page.after) {
-      const [createdAt, id] = decodeCursor(page.after);
-      params.push(createdAt, id);
+      const { at, id } = decodeTimeIdCursor(page.after);
+      params.push(at, id);
       after = 'and (created_at, id) < ($3::timestamptz, $4::text)';
     }
     const rows = await this.sql.query<RunRow>(
@@ -123,7 +123,7 @@ export class RunQueries implements RunQueriesApi {
   /** In the order records were added; the cursor is the RecordAdded event's global position. */
   async listRecords(runId: string, page: PageRequest): Promise<Page<RecordView>> {
     const limit = pageSize(page.first);
-    const afterSeq = page.after ? Number(decodeCursor(page.after)[0]) : 0;
+    const afterSeq = page.after ? decodeSeqCursor(page.after) : 0;
     const rows = await this.sql.query<RecordRow>(
       `select id, run_id, seq, testcase_id, inputs, outputs, expected, created_at, trial, execution
        from rm_records where run_id = $1 and seq > $2 order by seq limit $3`,

@@ -278,6 +278,11 @@ describe('runs: human review', () => {
     expect(answers(await review.reviewQueue(elsewhere.project.id, elsewhere.tone.id, {}))).toEqual(['z1']);
     expect(foreign.records).toHaveLength(1);
     expect(await refusal(review.reviewQueue(project.id, tone.id, { after: 'garbage!' }))).toMatchObject({ code: 'BAD_USER_INPUT' });
+    for (const parts of [[], ['x'], [1.5], [-5], ['2025-01-01T00:00:00.000Z', 'run_x']]) {
+      expect(await refusal(review.reviewQueue(project.id, tone.id, { after: Buffer.from(JSON.stringify(parts)).toString('base64url') }))).toMatchObject({
+        code: 'BAD_USER_INPUT',
+      });
+    }
     expect(await refusal(review.reviewQueue(project.id, tone.id, { first: 1001 }))).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 

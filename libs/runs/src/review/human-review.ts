@@ -1,4 +1,4 @@
-import { AssayError, decodeCursor, encodeCursor, MetricSnapshot, pageSize } from '@assay/contracts';
+import { AssayError, decodeSeqCursor, encodeCursor, MetricSnapshot, pageSize } from '@assay/contracts';
 import type { Sql } from '@assay/database';
 import { fold, RecordScoringEvent, recordScoringDecider, recordStreamId, SubmitHumanScore } from '@assay/domain';
 import { PostgresEventStore, VersionConflictError } from '@assay/event-store';
@@ -102,8 +102,7 @@ export class HumanReview implements ReviewApi {
 
   async reviewQueue(projectId: string, metricId: string, page: PageRequest): Promise<ReviewQueuePage> {
     const limit = pageSize(page.first);
-    const afterSeq = page.after ? Number(decodeCursor(page.after)[0]) : 0;
-    if (!Number.isSafeInteger(afterSeq)) throw new AssayError('BAD_USER_INPUT', `Cursor "${page.after}" is not valid: pass an endCursor from a previous page.`);
+    const afterSeq = page.after ? decodeSeqCursor(page.after) : 0;
     const [rows, [{ total }]] = await Promise.all([
       this.sql.query<{ seq: string | number; id: string; run_id: string; testcase_id: string | null; inputs: unknown; outputs: unknown; expected: unknown; created_at: Date }>(
         `select q.seq, r.id, r.run_id, r.testcase_id, r.inputs, r.outputs, r.expected, r.created_at

@@ -2,7 +2,7 @@ import type { Sql } from '@assay/database';
 import { compileJsonSchema, FieldMapping, mapTestcase, validateWith, ValidationErrorEntry } from '@assay/domain';
 import type { ValidateFunction } from 'ajv';
 import type { Page, PageRequest, TestcaseView, TestsetQueriesApi, TestsetView } from '../types';
-import { decodeCursor, encodeCursor, pageSize } from '@assay/contracts';
+import { decodeSeqCursor, encodeCursor, pageSize } from '@assay/contracts';
 
 interface TestsetRow {
   id: string;
@@ -58,7 +58,7 @@ export class TestsetQueries implements TestsetQueriesApi {
   /** In the order testcases were added; the cursor is the TestcaseAdded event's global position. */
   async listTestcases(testsetId: string, page: PageRequest): Promise<Page<TestcaseView>> {
     const limit = pageSize(page.first);
-    const afterSeq = page.after ? Number(decodeCursor(page.after)[0]) : 0;
+    const afterSeq = page.after ? decodeSeqCursor(page.after) : 0;
     const testset = await this.testsetRow(testsetId);
     if (!testset) return { items: [], endCursor: null, hasNextPage: false };
     const rows = await this.sql.query<TestcaseRow>(
