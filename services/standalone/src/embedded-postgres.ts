@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { portInUse, StartupError } from '@assay/runtime';
 import { Client } from 'pg';
+import { postgresUserAccessProblem } from './postgres-user-access';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -47,11 +48,21 @@ interface RunAs {
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: EmbeddedPostgresLogger, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new StartupError('DATA_DIR_INACCESSIBLE', `cannot create the data folder ${dataDir} (${(error as Error).message}): set ASSAY_DATA_DIR to a folder you can write`, {
+      dataDir,
+    });
+  }
   // PostgreSQL refuses to run as root: it then runs as the `postgres` user (created if needed),
-  // which is handed the data folder.
+  // which is handed the data folder, and must be able to run the binaries and reach that folder.
   const runAs = process.getuid?.() === 0 ? postgresUser(dataDir) : undefined;
   const binaries = bundledBinaries();
+  if (runAs) {
+    const problem = postgresUserAccessProblem([binaries.initdb, binaries.postgres], existsSync(databaseDir) ? databaseDir : dataDir, runAs);
+    if (problem) throw problem;
+  }
   const chosenPort = options.port ?? (Number(process.env.ASSAY_PG_PORT) || undefined);
   const port = chosenPort ?? (await freePort());
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
