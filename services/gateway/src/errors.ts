@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isAssayError, type AssayError, type ErrorCode } from '@assay/contracts';
+import { isAssayError, MAX_JSON_DEPTH, type AssayError, type ErrorCode } from '@assay/contracts';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayLogger } from './logger';
 
@@ -9,16 +9,22 @@ import type { GatewayLogger } from './logger';
  *   what to do next; plus its details.
  * - Errors raised by GraphQL itself (parse, validation, variable coercion…): Apollo's standard codes
  *   kept as they are (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT…), except that
- *   a JSON scalar rejection is reported as INVALID_JSON wherever GraphQL caught it.
+ *   a JSON scalar rejection is reported as INVALID_JSON wherever GraphQL caught it, and a query
+ *   text too deeply nested for the parser is a GRAPHQL_PARSE_FAILED that says so.
  * - Anything else is a bug or an outage: code INTERNAL, a generic message and an errorId; the
  *   original error (with stack) is logged under that errorId and never sent.
  */
 
 const INTERNAL_MESSAGE = 'The server failed to process this request. Retry later; if it keeps failing, report the errorId to your Assay operator.';
 
+const TOO_DEEP_TO_PARSE_MESSAGE =
+  `The query text is nested too deeply to parse. A JSON value may nest objects and arrays at most ${MAX_JSON_DEPTH} levels: ` +
+  'flatten it, and send large values as variables rather than inline.';
+
 type Classified =
   | { kind: 'assay'; error: AssayError }
   | { kind: 'invalid-json'; message: string }
+  | { kind: 'too-deep-to-parse' }
   | { kind: 'graphql' }
   | { kind: 'internal'; cause: unknown };
 
@@ -40,6 +46,11 @@ export function classifyError(error: unknown): Classified {
     return { kind: 'invalid-json', message: error instanceof Error ? error.message : 'The value is not valid JSON.' };
   }
   const root = chain[chain.length - 1];
+  // graphql-js parses recursively: a query text nested thousands of levels deep (a huge inline
+  // JSON literal) overflows the stack in parse, which Apollo reports as a parse failure.
+  if (root instanceof RangeError && /call stack/i.test(root.message) && chain.some((e) => e instanceof GraphQLError && e.extensions?.code === 'GRAPHQL_PARSE_FAILED')) {
+    return { kind: 'too-deep-to-parse' };
+  }
   if (!(root instanceof GraphQLError)) return { kind: 'internal', cause: root };
   // Raised by graphql-js or Apollo. Parse, validation and coercion errors are the client's; an
   // execution error (it has a path) without a code of its own reports a server bug, e.g. a
@@ -99,6 +110,8 @@ function clientCode(classified: Classified, error: unknown): string {
       return classified.error.code;
     case 'invalid-json':
       return 'INVALID_JSON';
+    case 'too-deep-to-parse':
+      return 'GRAPHQL_PARSE_FAILED';
     case 'internal':
       return 'INTERNAL';
     case 'graphql': {
@@ -120,6 +133,8 @@ export function formatClientError(formatted: GraphQLFormattedError, error: unkno
     }
     case 'invalid-json':
       return { ...base, message: formatted.message, extensions: { code: 'INVALID_JSON' satisfies ErrorCode } };
+    case 'too-deep-to-parse':
+      return { ...base, message: TOO_DEEP_TO_PARSE_MESSAGE, extensions: { code: 'GRAPHQL_PARSE_FAILED' } };
     case 'graphql': {
       // Keep Apollo's standard code; drop anything else (stack traces, http hints).
       const code = formatted.extensions?.code;

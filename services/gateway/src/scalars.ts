@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH } from '@assay/contracts';
 import { GraphQLError, GraphQLScalarType, Kind, type ObjectValueNode, type ValueNode } from 'graphql';
 
 /**
@@ -5,7 +6,8 @@ import { GraphQLError, GraphQLScalarType, Kind, type ObjectValueNode, type Value
  * body, so they are JSON by construction; we still check them (the embedded process can execute
  * operations without a JSON round trip). Inline literals are converted from the GraphQL AST:
  * objects, lists, strings, numbers, booleans, null and variables are fine; enum literals and
- * numbers JSON cannot represent (e.g. 1e400) are rejected with code INVALID_JSON.
+ * numbers JSON cannot represent (e.g. 1e400) are rejected with code INVALID_JSON, and so are
+ * values that nest objects and arrays more than MAX_JSON_DEPTH levels deep (from either source).
  * Strings are kept as strings: `"{\"a\":1}"` is the JSON string, not an object.
  */
 export const JSONScalar = new GraphQLScalarType({
@@ -16,14 +18,21 @@ export const JSONScalar = new GraphQLScalarType({
     assertJsonValue(value, '$');
     return value;
   },
-  parseLiteral: (ast, variables) => literalToJson(ast, variables ?? undefined, '$'),
+  parseLiteral: (ast, variables) => literalToJson(ast, variables ?? undefined, '$', 1),
 });
 
 function invalidJson(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'INVALID_JSON' } });
 }
 
-function literalToJson(ast: ValueNode, variables: Record<string, unknown> | undefined, path: string): unknown {
+function tooDeep(path: string): GraphQLError {
+  return invalidJson(
+    `JSON value at ${path} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep, the limit: flatten it, or send the deeper part as a JSON string.`,
+  );
+}
+
+/** `level`: how many objects and arrays enclose `ast`, plus one (the value itself is level 1). Recursion stops at MAX_JSON_DEPTH. */
+function literalToJson(ast: ValueNode, variables: Record<string, unknown> | undefined, path: string, level: number): unknown {
   switch (ast.kind) {
     case Kind.STRING:
       return ast.value;
@@ -38,13 +47,15 @@ function literalToJson(ast: ValueNode, variables: Record<string, unknown> | unde
     case Kind.NULL:
       return null;
     case Kind.LIST:
-      return ast.values.map((v, i) => literalToJson(v, variables, `${path}[${i}]`));
+      if (level > MAX_JSON_DEPTH) throw tooDeep(path);
+      return ast.values.map((v, i) => literalToJson(v, variables, `${path}[${i}]`, level + 1));
     case Kind.OBJECT:
-      return objectLiteral(ast, variables, path);
+      if (level > MAX_JSON_DEPTH) throw tooDeep(path);
+      return objectLiteral(ast, variables, path, level);
     case Kind.VARIABLE: {
       const value = variables?.[ast.name.value];
       // An unset variable inside a literal behaves like an absent field.
-      if (value !== undefined) assertJsonValue(value, path);
+      if (value !== undefined) assertJsonValue(value, path, level);
       return value;
     }
     case Kind.ENUM:
@@ -54,28 +65,34 @@ function literalToJson(ast: ValueNode, variables: Record<string, unknown> | unde
   }
 }
 
-function objectLiteral(ast: ObjectValueNode, variables: Record<string, unknown> | undefined, path: string): Record<string, unknown> {
+function objectLiteral(ast: ObjectValueNode, variables: Record<string, unknown> | undefined, path: string, level: number): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
   for (const field of ast.fields) {
-    const value = literalToJson(field.value, variables, `${path}.${field.name.value}`);
+    const value = literalToJson(field.value, variables, `${path}.${field.name.value}`, level + 1);
     if (value !== undefined) out[field.name.value] = value;
   }
   return { ...out };
 }
 
-/** Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip. Iterative, and paths are built only on error: deep values cost O(size). */
-export function assertJsonValue(value: unknown, rootPath: string): void {
+/**
+ * Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip, nested at most
+ * MAX_JSON_DEPTH levels (`rootLevel`: the level of `value` itself, deeper inside a literal).
+ * Iterative, so no depth overflows the stack, and paths are built only on error: O(size).
+ */
+export function assertJsonValue(value: unknown, rootPath: string, rootLevel = 1): void {
   interface Entry {
     readonly value: unknown;
     readonly parent: Entry | null;
     readonly key: string | number | null;
+    /** How many objects and arrays enclose the value, plus one. */
+    readonly level: number;
   }
   const pathOf = (entry: Entry): string => {
     const keys: (string | number)[] = [];
     for (let e: Entry | null = entry; e && e.key !== null; e = e.parent) keys.push(e.key);
     return rootPath + keys.reverse().map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
   };
-  const stack: Entry[] = [{ value, parent: null, key: null }];
+  const stack: Entry[] = [{ value, parent: null, key: null, level: rootLevel }];
   while (stack.length > 0) {
     const entry = stack.pop()!;
     const v = entry.value;
@@ -85,14 +102,16 @@ export function assertJsonValue(value: unknown, rootPath: string): void {
       continue;
     }
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], parent: entry, key: i });
+      if (entry.level > MAX_JSON_DEPTH) throw tooDeep(pathOf(entry));
+      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], parent: entry, key: i, level: entry.level + 1 });
       continue;
     }
     if (typeof v === 'object') {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) throw invalidJson(`JSON value at ${pathOf(entry)} is not a plain object.`);
+      if (entry.level > MAX_JSON_DEPTH) throw tooDeep(pathOf(entry));
       for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
-        if (child !== undefined) stack.push({ value: child, parent: entry, key });
+        if (child !== undefined) stack.push({ value: child, parent: entry, key, level: entry.level + 1 });
       }
       continue;
     }

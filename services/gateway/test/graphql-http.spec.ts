@@ -1,4 +1,4 @@
-import { MAX_REQUEST_BYTES } from '@assay/contracts';
+import { MAX_JSON_DEPTH, MAX_REQUEST_BYTES } from '@assay/contracts';
 import { boot, type Booted } from './boot';
 import { gql, postRaw } from './helpers';
 
@@ -221,6 +221,34 @@ describe('gateway GraphQL over HTTP', () => {
       input: { projectId: 'p', name: 'm', evalType: 'MAGIC', outputType: 'BOOLEAN' },
     });
     expect(badEnum.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses JSON nested deeper than MAX_JSON_DEPTH with INVALID_JSON, from variables and literals, and a query text too deep to parse with GRAPHQL_PARSE_FAILED', async () => {
+    const { runId } = await setup();
+    const nested = (levels: number) => '['.repeat(levels) + '1' + ']'.repeat(levels);
+    const ADD = `mutation($runId: ID!, $records: [RecordInput!]!) { addRecords(runId: $runId, records: $records) { id } }`;
+
+    const ok = await gql(g.base, ADD, { runId, records: [{ outputs: JSON.parse(nested(MAX_JSON_DEPTH)) }] });
+    expect(ok.body.errors).toBeUndefined();
+
+    for (const levels of [MAX_JSON_DEPTH + 1, 5_000, 100_000]) {
+      // Written by hand: JSON.stringify, unlike JSON.parse, recurses.
+      const body = `{"query": ${JSON.stringify(ADD)}, "variables": {"runId": "${runId}", "records": [{"inputs": {}}, {"outputs": ${nested(levels)}}]}}`;
+      const res = JSON.parse((await postRaw(`${g.base}/graphql`, body)).text);
+      expect(res.errors).toHaveLength(1);
+      expect(res.errors[0].extensions).toEqual({ code: 'INVALID_JSON' });
+      expect(res.errors[0].message).toMatch(/"records\[1\]\.outputs".*JSON value at \$(\[0\]){100} nests objects and arrays more than 100 levels deep, the limit/);
+    }
+
+    const literal = await gql(g.base, `mutation { addRecords(runId: "${runId}", records: [{outputs: ${nested(1_000)}}]) { id } }`);
+    expect(literal.body.errors?.[0].extensions).toEqual({ code: 'INVALID_JSON' });
+    expect(literal.body.errors?.[0].message).toMatch(/more than 100 levels deep/);
+
+    // graphql-js's parser itself gives up at a few thousand levels.
+    const unparsable = await gql(g.base, `mutation { addRecords(runId: "${runId}", records: [{outputs: ${nested(100_000)}}]) { id } }`);
+    expect(unparsable.status).toBe(400);
+    expect(unparsable.body.errors).toEqual([{ message: expect.stringMatching(/nested too deeply to parse.*at most 100 levels/), extensions: { code: 'GRAPHQL_PARSE_FAILED' } }]);
+    expect(g.runs.records.get(runId)).toHaveLength(1);
   });
 
   it('hides internal errors behind INTERNAL and logs them', async () => {

@@ -1,4 +1,4 @@
-import { AssayError } from '@assay/contracts';
+import { AssayError, MAX_JSON_DEPTH } from '@assay/contracts';
 import type { RunView } from '@assay/runs';
 import { GraphQLError, parseValue } from 'graphql';
 import { classifyError, formatClientError } from '../src/errors';
@@ -22,10 +22,29 @@ describe('JSON scalar', () => {
     expect(() => JSONScalar.parseLiteral(parseValue('{a: ENUM_WORD}'), {})).toThrow(/quote it/);
   });
 
-  it('does not choke on deep values', () => {
-    let deep: unknown = 'leaf';
-    for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(() => JSONScalar.parseValue(deep)).not.toThrow();
+  it('accepts objects and arrays nested MAX_JSON_DEPTH levels deep and refuses deeper ones, without overflowing the stack', () => {
+    const nested = (levels: number, leaf: unknown = 'leaf'): unknown => {
+      let value = leaf;
+      for (let i = 0; i < levels; i++) value = i % 2 ? { k: value } : [value];
+      return value;
+    };
+    expect(MAX_JSON_DEPTH).toBe(100);
+    expect(JSONScalar.parseValue(nested(MAX_JSON_DEPTH))).toEqual(nested(MAX_JSON_DEPTH));
+    const tooDeep = expect.objectContaining({ extensions: { code: 'INVALID_JSON' }, message: expect.stringContaining('more than 100 levels deep') });
+    expect(() => JSONScalar.parseValue(nested(MAX_JSON_DEPTH + 1))).toThrow(tooDeep);
+    // 100,000 levels: an INVALID_JSON, not a RangeError (the stack).
+    expect(() => JSONScalar.parseValue(nested(100_000))).toThrow(tooDeep);
+    // The path names the first array or object past the limit: here at level 101.
+    expect(() => JSONScalar.parseValue({ a: [{ b: nested(MAX_JSON_DEPTH - 2) }] })).toThrow(/^JSON value at \$\.a\[0\]\.b(\.k\[0\]){48}\.k nests objects and arrays more than 100 levels deep, the limit: flatten it/);
+
+    // The same in literals, where a variable inside counts from where it stands.
+    const literal = (levels: number, leaf = '1') => parseValue('[{k: '.repeat(levels / 2) + leaf + '}]'.repeat(levels / 2));
+    expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH), {})).not.toThrow();
+    expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH + 2), {})).toThrow(tooDeep);
+    expect(() => JSONScalar.parseLiteral(literal(1_000), {})).toThrow(tooDeep);
+    // $v stands at level 99.
+    expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH - 2, '$v'), { v: [[[1]]] })).toThrow(tooDeep);
+    expect(JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH - 2, '$v'), { v: [{ k: 1 }] })).toBeDefined();
   });
 });
 
