@@ -54,8 +54,11 @@ function literalToJson(ast: ValueNode, variables: Record<string, unknown> | unde
       return objectLiteral(ast, variables, path, level);
     case Kind.VARIABLE: {
       const value = variables?.[ast.name.value];
-      // An unset variable inside a literal behaves like an absent field.
-      if (value !== undefined) assertJsonValue(value, path, level);
+      // An unset variable inside a literal behaves like an absent field. A set one is checked as
+      // the value it is, like any variable (its own depth, not counted from where it stands): this
+      // runs at execution (validation has no variables), where graphql-js would turn an error into
+      // a generic failure. The literal around it is bounded anyway.
+      if (value !== undefined) assertJsonValue(value, path);
       return value;
     }
     case Kind.ENUM:

@@ -244,11 +244,15 @@ describe('gateway GraphQL over HTTP', () => {
     expect(literal.body.errors?.[0].extensions).toEqual({ code: 'INVALID_JSON' });
     expect(literal.body.errors?.[0].message).toMatch(/more than 100 levels deep/);
 
+    // A variable inside a literal is checked on its own, like any variable.
+    const inside = await gql(g.base, `mutation($v: JSON) { addRecords(runId: "${runId}", records: [{outputs: {a: [$v]}}]) { id } }`, { v: JSON.parse(nested(MAX_JSON_DEPTH)) });
+    expect(inside.body.errors).toBeUndefined();
+
     // graphql-js's parser itself gives up at a few thousand levels.
     const unparsable = await gql(g.base, `mutation { addRecords(runId: "${runId}", records: [{outputs: ${nested(100_000)}}]) { id } }`);
     expect(unparsable.status).toBe(400);
     expect(unparsable.body.errors).toEqual([{ message: expect.stringMatching(/nested too deeply to parse.*at most 100 levels/), extensions: { code: 'GRAPHQL_PARSE_FAILED' } }]);
-    expect(g.runs.records.get(runId)).toHaveLength(1);
+    expect(g.runs.records.get(runId)).toHaveLength(2);
   });
 
   it('hides internal errors behind INTERNAL and logs them', async () => {

@@ -37,14 +37,13 @@ describe('JSON scalar', () => {
     // The path names the first array or object past the limit: here at level 101.
     expect(() => JSONScalar.parseValue({ a: [{ b: nested(MAX_JSON_DEPTH - 2) }] })).toThrow(/^JSON value at \$\.a\[0\]\.b(\.k\[0\]){48}\.k nests objects and arrays more than 100 levels deep, the limit: flatten it/);
 
-    // The same in literals, where a variable inside counts from where it stands.
+    // The same in literals; a variable inside one is checked on its own, like any variable.
     const literal = (levels: number, leaf = '1') => parseValue('[{k: '.repeat(levels / 2) + leaf + '}]'.repeat(levels / 2));
     expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH), {})).not.toThrow();
     expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH + 2), {})).toThrow(tooDeep);
     expect(() => JSONScalar.parseLiteral(literal(1_000), {})).toThrow(tooDeep);
-    // $v stands at level 99.
-    expect(() => JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH - 2, '$v'), { v: [[[1]]] })).toThrow(tooDeep);
-    expect(JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH - 2, '$v'), { v: [{ k: 1 }] })).toBeDefined();
+    expect(JSONScalar.parseLiteral(literal(MAX_JSON_DEPTH - 2, '$v'), { v: nested(MAX_JSON_DEPTH) })).toBeDefined();
+    expect(() => JSONScalar.parseLiteral(literal(2, '$v'), { v: nested(MAX_JSON_DEPTH + 1) })).toThrow(tooDeep);
   });
 });
 
