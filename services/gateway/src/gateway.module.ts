@@ -13,7 +13,7 @@ import {
 import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { GraphQLModule, GraphQLSchemaHost } from '@nestjs/graphql';
 import { MAX_REQUEST_BYTES } from '@assay/contracts';
-import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { API_MODULES } from './api-modules';
 import { ApiKeyGuard, GraphqlAuthMiddleware, WebSocketSessions } from './auth/api-key-auth';
 import { GATEWAY_DEPS, GATEWAY_LOGGER, type GatewayDeps } from './deps';
@@ -21,7 +21,7 @@ import { formatClientError, logOperationErrors } from './errors';
 import { HealthController } from './http';
 import { createDefaultLogger, type GatewayLogger } from './logger';
 import { RunUpdatesHub } from './run-updates';
-import { DateTimeScalar, JSONScalar } from './scalars';
+import { DateTimeScalar, JsonLiteralPlaces, JSONScalar } from './scalars';
 import { GraphqlWebSocketServer } from './websocket';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -88,7 +88,12 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
       path: GRAPHQL_PATH,
       maxPayloadBytes: MAX_REQUEST_BYTES,
       logger,
-      options: { context: (ctx) => sessions.contextOf(ctx), ...webSocketErrorHooks(logger), ...sessions.hooks() },
+      options: {
+        context: (ctx) => sessions.contextOf(ctx),
+        validate: (schema, document) => validate(schema, document, [...specifiedRules, JsonLiteralPlaces]),
+        ...webSocketErrorHooks(logger),
+        ...sessions.hooks(),
+      },
     });
     return {
       module: GatewayModule,
@@ -106,6 +111,8 @@ export class GatewayModule implements OnModuleInit, OnModuleDestroy, NestModule 
           // HTTP: the principal the middleware established (graphql-ws: GraphqlWebSocketServer's context).
           context: (arg: { req: { principal?: unknown } }) => ({ req: arg.req, principal: arg.req.principal }),
           plugins: [errorLoggingPlugin(logger)],
+          // Names the argument a bad JSON literal is in (graphql-ws: the same in its `validate`).
+          validationRules: [JsonLiteralPlaces],
           // No `subscriptions`: GraphqlWebSocketServer serves graphql-ws, with the request size limit.
         }),
       ],

@@ -223,6 +223,39 @@ describe('gateway GraphQL over HTTP', () => {
     expect(badEnum.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
+  it('points at a bad JSON literal: its line and column, and the argument it is in', async () => {
+    const { projectId, runId } = await setup();
+    const query = `mutation {
+  addRecords(runId: "${runId}", records: [{inputs: {}}, {outputs: {answer: [1, FOO]}}]) { id }
+}`;
+    const res = await gql(g.base, query);
+    expect(res.body.errors).toEqual([
+      {
+        message: 'Argument "records" of addRecords got an invalid value at "records[1].outputs"; JSON value at $.answer[1] is the bare word FOO: quote it to pass a string ("FOO").',
+        locations: [{ line: 2, column: query.split('\n')[1].indexOf('FOO') + 1 }],
+        extensions: { code: 'INVALID_JSON' },
+      },
+    ]);
+
+    // Deeper in an input object, in a variable's default value, or the whole argument.
+    const metric = await gql(
+      g.base,
+      `mutation { createMetric(input: {projectId: "${projectId}", name: "m", evalType: HEURISTIC, outputType: BOOLEAN, heuristic: {kind: REGEX, params: {pattern: 1e400}}}) { id } }`,
+    );
+    expect(metric.body.errors?.[0]).toMatchObject({
+      message: 'Argument "input" of createMetric got an invalid value at "input.heuristic.params"; JSON value at $.pattern is not a finite number: 1e400.',
+      locations: [{ line: 1, column: expect.any(Number) }],
+      extensions: { code: 'INVALID_JSON' },
+    });
+    const withDefault = await gql(g.base, `mutation($o: JSON = [NOPE]) { addRecords(runId: "${runId}", records: [{outputs: $o}]) { id } }`);
+    expect(withDefault.body.errors?.[0]).toMatchObject({
+      message: 'Variable "$o" got an invalid default value; JSON value at $[0] is the bare word NOPE: quote it to pass a string ("NOPE").',
+      locations: [{ line: 1, column: 'mutation($o: JSON = ['.length + 1 }],
+    });
+    const whole = await gql(g.base, `mutation { addRecords(runId: "${runId}", records: {outputs: YES}) { id } }`);
+    expect(whole.body.errors?.[0].message).toBe('Argument "records" of addRecords got an invalid value at "records.outputs"; JSON value at $ is the bare word YES: quote it to pass a string ("YES").');
+  });
+
   it('refuses JSON nested deeper than MAX_JSON_DEPTH with INVALID_JSON, from variables and literals, and a query text too deep to parse with GRAPHQL_PARSE_FAILED', async () => {
     const { runId } = await setup();
     const nested = (levels: number) => '['.repeat(levels) + '1' + ']'.repeat(levels);

@@ -164,6 +164,14 @@ describe('gateway runUpdated subscription over graphql-ws', () => {
     const invalid = collect(client(), `subscription { runUpdated(runId: "x") { nope } }`, {});
     await waitFor(() => invalid.errors.length > 0, 5_000, 'validation error');
     expect((invalid.errors[0] as any)[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const badJson = collect(client(), `mutation { addRecords(runId: "x", records: [{outputs: [1, FOO]}]) { id } }`, {});
+    await waitFor(() => badJson.errors.length > 0, 5_000, 'JSON literal error');
+    expect((badJson.errors[0] as any)[0]).toEqual({
+      message: 'Argument "records" of addRecords got an invalid value at "records[0].outputs"; JSON value at $[1] is the bare word FOO: quote it to pass a string ("FOO").',
+      locations: [{ line: 1, column: 59 }],
+      extensions: { code: 'INVALID_JSON' },
+    });
   });
 
   it('on shutdown, ends open subscriptions as errors (so clients resubscribe elsewhere), not as completed', async () => {
