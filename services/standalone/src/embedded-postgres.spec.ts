@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,5 +73,36 @@ describe('embedded PostgreSQL on a data folder', () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  }, 60_000);
+
+  it("is out of reach of the terminal's Ctrl-C: SIGINT to the process group leaves PostgreSQL running until Assay stops it", async () => {
+    // A process of its own group, as `npm start` is in a terminal, that stops PostgreSQL a second after SIGINT.
+    const script = `
+      const { startEmbeddedPostgres } = require(${JSON.stringify(join(__dirname, 'embedded-postgres.ts'))});
+      startEmbeddedPostgres(${JSON.stringify(dataDir)}, { info() {}, error() {} }).then((db) => {
+        process.on('SIGINT', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          let alive = true;
+          try { process.kill(db.pid, 0); } catch { alive = false; }
+          console.log(JSON.stringify({ aliveAfterSigint: alive }));
+          await db.stop();
+          process.exit(0);
+        });
+        console.log(JSON.stringify({ pid: db.pid }));
+      }, (error) => { console.log(JSON.stringify({ error: String(error) })); process.exit(1); });`;
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '..', '..', '..'), detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: Record<string, unknown>[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().trim().split('\n').map((line) => JSON.parse(line))));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + 30_000;
+    while (!lines.some((line) => 'pid' in line || 'error' in line) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const pid = lines.find((line) => 'pid' in line)?.pid as number;
+    expect(lines).toEqual([{ pid: expect.any(Number) }]);
+
+    process.kill(-child.pid!, 'SIGINT'); // what Ctrl-C does: SIGINT to every process of the foreground group
+    await exited;
+    expect(lines[1]).toEqual({ aliveAfterSigint: true });
+    expect(() => process.kill(pid, 0)).toThrow(); // and stopped by db.stop()
+    expect(postmasterHolding(join(dataDir, 'postgres'))).toBeUndefined();
   }, 60_000);
 });

@@ -60,7 +60,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: EmbeddedPos
   const runAs = process.getuid?.() === 0 ? postgresUser(dataDir) : undefined;
   const binaries = bundledBinaries();
   if (runAs) {
-    const problem = postgresUserAccessProblem([binaries.initdb, binaries.postgres], existsSync(databaseDir) ? databaseDir : dataDir, runAs);
+    const problem = await postgresUserAccessProblem([binaries.initdb, binaries.postgres], existsSync(databaseDir) ? databaseDir : dataDir, runAs);
     if (problem) throw problem;
   }
   const chosenPort = options.port ?? (Number(process.env.ASSAY_PG_PORT) || undefined);
@@ -138,11 +138,15 @@ async function startServer(
   logger: EmbeddedPostgresLogger,
 ): Promise<RunningServer> {
   const args = ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'lc_messages=C'];
-  const child = spawn(postgres, args, { ...runAs, cwd: dataDir, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // detached: a session and process group of its own, so a terminal's Ctrl-C (SIGINT to the whole
+  // foreground group) reaches only Assay, which stops PostgreSQL last, once nothing uses it. In the
+  // terminal's group, PostgreSQL stopped at the same moment and the shutdown logged lost connections.
+  const child = spawn(postgres, args, { ...runAs, cwd: dataDir, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const log = lineBuffer(LOG_LINES_KEPT);
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Whatever ends this process (a fatal error, process.exit) must not leave PostgreSQL holding the data folder.
+  // Whatever ends this process (a fatal error, process.exit) must not leave PostgreSQL holding the
+  // data folder. Only SIGKILL escapes this: the next start then reports DATA_DIR_IN_USE.
   const stopAtExit = () => running(child) && child.kill('SIGINT');
   process.on('exit', stopAtExit);
 

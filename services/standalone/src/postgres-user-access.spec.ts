@@ -39,31 +39,31 @@ describe('what keeps the postgres user out', () => {
   });
 
   // The probe (test -x / test -w run as the postgres user) needs root; here it answers from the modes.
-  const modesProbe: AccessProbe = (path, need, account) => blockedAt(path, account, need) === undefined;
+  const modesProbe: AccessProbe = async (path, need, account) => blockedAt(path, account, need) === undefined;
 
-  it('binaries in a private folder: POSTGRES_BINARIES_INACCESSIBLE, naming the folder and what to do', () => {
+  it('binaries in a private folder: POSTGRES_BINARIES_INACCESSIBLE, naming the folder and what to do', async () => {
     const binary = join(privateDir, 'assay', 'bin', 'postgres');
-    const problem = postgresUserAccessProblem([binary], join(openDir, 'data'), stranger, modesProbe);
+    const problem = await postgresUserAccessProblem([binary], join(openDir, 'data'), stranger, modesProbe);
     expect(problem).toMatchObject({ code: 'POSTGRES_BINARIES_INACCESSIBLE', details: { binaries: join(privateDir, 'assay', 'bin') } });
     expect(problem!.message).toContain(`cannot run the PostgreSQL binaries in ${join(privateDir, 'assay', 'bin')}: ${privateDir} (mode 0700, owner `);
     expect(problem!.message).toContain('clone Assay outside /root');
     expect(problem!.message).toContain('run npm start as a user other than root');
   });
 
-  it('a data folder in a private folder: DATA_DIR_INACCESSIBLE, pointing at ASSAY_DATA_DIR', () => {
+  it('a data folder in a private folder: DATA_DIR_INACCESSIBLE, pointing at ASSAY_DATA_DIR', async () => {
     const dataDir = join(privateDir, 'assay', '.assay-data');
-    const problem = postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], dataDir, stranger, modesProbe);
+    const problem = await postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], dataDir, stranger, modesProbe);
     expect(problem).toMatchObject({ code: 'DATA_DIR_INACCESSIBLE', details: { dataDir } });
     expect(problem!.message).toContain(`cannot write the data folder ${dataDir}: ${privateDir} (mode 0700`);
     expect(problem!.message).toContain('Set ASSAY_DATA_DIR to a folder the postgres user can write');
   });
 
-  it('nothing to say when the postgres user can reach both', () => {
-    expect(postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], join(openDir, 'data'), stranger, modesProbe)).toBeUndefined();
+  it('nothing to say when the postgres user can reach both', async () => {
+    expect(await postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], join(openDir, 'data'), stranger, modesProbe)).toBeUndefined();
   });
 
-  it('a refusal the modes do not explain (ACLs, a read-only mount) still says what to check', () => {
-    const problem = postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], join(openDir, 'data'), stranger, (_path, need) => need === 'x');
+  it('a refusal the modes do not explain (ACLs, a read-only mount) still says what to check', async () => {
+    const problem = await postgresUserAccessProblem([join(openDir, 'bin', 'postgres')], join(openDir, 'data'), stranger, async (_path, need) => need === 'x');
     expect(problem!.message).toContain('check its permissions and those of the folders above it');
   });
 

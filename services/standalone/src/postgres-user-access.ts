@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StartupError } from '@assay/runtime';
@@ -13,10 +13,15 @@ export interface Account {
 }
 
 /** Can `account` execute (`x`) or write (`w`) `path`? Asked of the system, as that account. */
-export type AccessProbe = (path: string, need: 'x' | 'w', account: Account) => boolean;
+export type AccessProbe = (path: string, need: 'x' | 'w', account: Account) => Promise<boolean>;
 
+/** `test -x` / `test -w` run as the account; detached, so a Ctrl-C during start-up cannot kill it and make it read as "no access". */
 export const probeAs: AccessProbe = (path, need, account) =>
-  spawnSync('test', [`-${need}`, path], { uid: account.uid, gid: account.gid, cwd: '/', stdio: 'ignore' }).status === 0;
+  new Promise((resolve, reject) => {
+    const test = spawn('test', [`-${need}`, path], { uid: account.uid, gid: account.gid, cwd: '/', stdio: 'ignore', detached: true });
+    test.once('error', reject);
+    test.once('exit', (code) => resolve(code === 0));
+  });
 
 /** A folder (or the file itself) whose mode keeps the account out. */
 export interface Blocker {
@@ -58,17 +63,17 @@ function allows(stats: Stats, account: Account, bits: number): boolean {
  * data folder. Says what to do when it cannot (Assay cloned under /root, say, which is mode 0700),
  * instead of initdb's "spawn EACCES" or "could not access directory".
  */
-export function postgresUserAccessProblem(
+export async function postgresUserAccessProblem(
   binaries: readonly string[],
   dataDir: string,
   account: Account,
   probe: AccessProbe = probeAs,
   stat: (path: string) => Stats = statSync,
-): StartupError | undefined {
+): Promise<StartupError | undefined> {
   const preamble = 'Assay runs as root, so its embedded PostgreSQL runs as the user postgres, which';
   const elsewhere = 'clone Assay outside /root (or any other folder other users cannot enter)';
   for (const binary of binaries) {
-    if (probe(binary, 'x', account)) continue;
+    if (await probe(binary, 'x', account)) continue;
     const folder = dirname(binary);
     return new StartupError(
       'POSTGRES_BINARIES_INACCESSIBLE',
@@ -77,7 +82,7 @@ export function postgresUserAccessProblem(
       { binaries: folder },
     );
   }
-  if (!probe(dataDir, 'w', account) || !probe(dataDir, 'x', account)) {
+  if (!(await probe(dataDir, 'w', account)) || !(await probe(dataDir, 'x', account))) {
     return new StartupError(
       'DATA_DIR_INACCESSIBLE',
       `${preamble} cannot write the data folder ${dataDir}${because(blockedAt(dataDir, account, 'w', stat))}. ` +
