@@ -1,3 +1,4 @@
+import { runStreamId } from '@assay/domain';
 import { MetricSnapshot } from '@assay/contracts';
 import { createTestDatabase, TestDatabase } from '@assay/testing';
 import { connectRunsBackend, RunsBackend } from './runs-backend';
@@ -17,15 +18,18 @@ describe('runs: commands and read models', () => {
   let projections: LogProcessor;
   const broadcasts: RunView[] = [];
 
-  beforeAll(async () => {
-    database = await createTestDatabase('assay_runs');
-    backend = await connectRunsBackend({ url: database.url, applicationName: 'runs-spec' });
-    projections = startRunProjections({
+  const startProjections = () =>
+    startRunProjections({
       db: backend.db,
       store: backend.store,
       bus: { broadcast: (_topic, view) => broadcasts.push(view as RunView) },
       pollIntervalMs: 50,
     });
+
+  beforeAll(async () => {
+    database = await createTestDatabase('assay_runs');
+    backend = await connectRunsBackend({ url: database.url, applicationName: 'runs-spec' });
+    projections = startProjections();
   });
 
   afterAll(async () => {
@@ -92,15 +96,31 @@ describe('runs: commands and read models', () => {
     expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numRecords: 3 });
   });
 
-  it('addRecords answers once the run counts its records: a COMPLETED run read right after is SCORING again', async () => {
+  it('a run read right after addRecords is SCORING, never the COMPLETED from before, even while the projector is behind', async () => {
     // A client that adds its last batch and then polls for COMPLETED must not see the status from before it.
-    const { run, metrics } = await setUp();
-    const [only] = await backend.commands.addRecords(run.id, [{}]);
-    await backend.commands.recordOutcomes(metrics.map((metric) => score(run.id, only.id, metric, 1)));
-    expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED' });
+    const completed = async () => {
+      const { project, run, metrics } = await setUp();
+      const [only] = await backend.commands.addRecords(run.id, [{}]);
+      await backend.commands.recordOutcomes(metrics.map((metric) => score(run.id, only.id, metric, 1)));
+      expect(await settled(run.id)).toMatchObject({ status: 'COMPLETED' });
+      return { project, run };
+    };
+    const { project, run } = await completed();
+    const notesOnly = await completed();
 
-    await backend.commands.addRecords(run.id, Array.from({ length: 200 }, () => ({})));
-    expect(await backend.queries.getRun(run.id)).toMatchObject({ status: 'SCORING', numRecords: 201 });
+    await projections.stop(); // the projector far behind
+    try {
+      await backend.commands.addRecords(run.id, Array.from({ length: 200 }, () => ({})));
+      const notes = { type: 'RunNotesUpdated', data: { runId: notesOnly.run.id, notes: 'notes change no status' } };
+      await backend.store.append([{ streamId: runStreamId(notesOnly.run.id), expectedVersion: 'any', events: [notes] }]);
+      expect(await backend.queries.getRun(notesOnly.run.id)).toMatchObject({ status: 'COMPLETED' });
+      expect(await backend.queries.getRun(run.id)).toMatchObject({ status: 'SCORING', numRecords: 1 });
+      expect((await backend.queries.getRuns([run.id]))[0]).toMatchObject({ status: 'SCORING' });
+      expect((await backend.queries.listRuns(project.id, {})).items.find((i) => i.node.id === run.id)?.node).toMatchObject({ status: 'SCORING' });
+    } finally {
+      projections = startProjections();
+    }
+    expect(await settled(run.id)).toMatchObject({ status: 'SCORING', numRecords: 201 });
   });
 
   it('aggregates pass rate and mean per metric', async () => {

@@ -107,17 +107,11 @@ export class RunCommands implements RunCommandsApi {
     }));
     assertRecordSizes(added, this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     const testcasesOfTestset = await this.testcasesOfRunTestset(runId, added);
-    const version = await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset }, key ? recordAddedEventId : undefined).catch(async (error: unknown) => {
+    await this.handleRun(runId, { type: 'AddRecords', runId, records: added, testcasesOfTestset }, key ? recordAddedEventId : undefined).catch(async (error: unknown) => {
       if (!(key && error instanceof DuplicateEventError)) throw error;
       // A call with this key was made before: answer as it was answered, if it is the very same call.
       await this.assertSameRecordsStored(runId, key, added);
-      return this.store.streamVersion(runStreamId(runId));
     });
-    // Read-your-writes: a client that adds its last batch and then polls the run for COMPLETED must
-    // not read the status from before these records. The records are stored whatever this wait
-    // meets: if the projector is behind past the timeout the call still succeeds, so that no client
-    // adds them twice by retrying a call it was told had failed.
-    await this.waitForRun(runId, version).catch(() => undefined);
     const createdAt = new Date();
     return added.map((record) => ({
       id: record.recordId,

@@ -3,7 +3,7 @@ import type { Sql } from '@assay/database';
 import { runStatus, runStreamId } from '@assay/domain';
 import type { StoredEvent } from '@assay/event-store';
 import type { RunView } from '../types';
-import { executionProgress, RUN_COLUMNS, toRunView, RunRow } from './run-rows';
+import { executionProgress, runColumns, toRunView, RunRow } from './run-rows';
 import { projectMetrics } from './metric-projector';
 import { humanProgress } from './run-rows';
 import { projectHumanReview } from '../review/review-projector';
@@ -118,7 +118,7 @@ async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[
          updated_at = now()
      from jsonb_to_recordset($1::jsonb) as x(id text, stream_version int, last_event_at timestamptz, events int)
      where r.id = x.id
-     returning ${RUN_COLUMNS.map((c) => `r.${c}`).join(', ')}`,
+     returning ${runColumns('r')}`,
     [JSON.stringify([...touched].map(([id, t]) => ({ id, stream_version: t.streamVersion, last_event_at: t.lastEventAt, events: t.events })))],
   );
   const changed: { id: string; status: string }[] = [];

@@ -15,7 +15,7 @@ import type {
   ScoreView,
 } from '../types';
 import { decodeSeqCursor, decodeTimeIdCursor, encodeCursor, pageSize } from '@assay/contracts';
-import { RUN_COLUMNS, RunRow, scoreCore, ScoreCoreRow, toRunView } from './run-rows';
+import { runColumns, RunRow, scoreCore, ScoreCoreRow, toRunView } from './run-rows';
 import { MetricQueries } from './metric-queries';
 import { recordPositions, rescoreProjected, runCost } from './scoring-queries';
 
@@ -72,14 +72,14 @@ export class RunQueries implements RunQueriesApi {
   }
 
   async getRun(id: string): Promise<RunView | null> {
-    const [row] = await this.sql.query<RunRow>(`select ${RUN_COLUMNS.join(', ')} from rm_runs where id = $1`, [id]);
+    const [row] = await this.sql.query<RunRow>(`select ${runColumns('r')} from rm_runs r where id = $1`, [id]);
     return row ? toRunView(row) : null;
   }
 
   /** Several runs at once (unknown ids are left out), e.g. every run a gateway has live subscribers for. */
   async getRuns(ids: readonly string[]): Promise<RunView[]> {
     if (ids.length === 0) return [];
-    const rows = await this.sql.query<RunRow>(`select ${RUN_COLUMNS.join(', ')} from rm_runs where id = any($1::text[])`, [ids]);
+    const rows = await this.sql.query<RunRow>(`select ${runColumns('r')} from rm_runs r where id = any($1::text[])`, [ids]);
     return rows.map(toRunView);
   }
 
@@ -94,7 +94,7 @@ export class RunQueries implements RunQueriesApi {
       after = 'and (created_at, id) < ($3::timestamptz, $4::text)';
     }
     const rows = await this.sql.query<RunRow>(
-      `select ${RUN_COLUMNS.join(', ')} from rm_runs where project_id = $1 ${after}
+      `select ${runColumns('r')} from rm_runs r where project_id = $1 ${after}
        order by created_at desc, id desc limit $2`,
       params,
     );

@@ -1,5 +1,5 @@
 import type { MetricSnapshot, RunSource } from '@assay/contracts';
-import { numAwaitingExecution, numAwaitingHuman, runPhase, RunPhaseProgress, type RunStatus } from '@assay/domain';
+import { numAwaitingExecution, numAwaitingHuman, runPhase, RunPhaseProgress, runStreamId, type RunStatus } from '@assay/domain';
 import type { RunView, ScoreView } from '../types';
 
 /** rm_runs as PostgreSQL returns it. */
@@ -29,6 +29,8 @@ export interface RunRow {
   source: RunSource;
   trials: number | null;
   num_execution_failures: number;
+  /** Records appended to the run that the projector has not applied yet (see runColumns). */
+  records_pending?: boolean;
 }
 
 export const RUN_COLUMNS = [
@@ -56,6 +58,22 @@ export const RUN_COLUMNS = [
   'num_execution_failures',
 ] as const;
 
+/**
+ * The columns of a run's view, from rm_runs as `alias`, and whether records were appended to the
+ * run that the row does not count yet: a RecordAdded (or RecordRescoreRequested) on the run stream
+ * past the row's stream_version. Such a run is SCORING whatever its counts say, so a client that
+ * adds records and then reads the run never sees the status from before them (a COMPLETED run
+ * stayed COMPLETED until the projector caught up, and a poller could stop before its last batch
+ * was scored). One probe of the stream's tail on the (stream_id, stream_position) key; addRecords
+ * itself answers as soon as its records are stored.
+ */
+export function runColumns(alias: string): string {
+  const pending =
+    `exists (select 1 from assay_events e where e.stream_id = '${runStreamId('')}' || ${alias}.id and e.stream_position > ${alias}.stream_version ` +
+    `and e.type in ('RecordAdded', 'RecordRescoreRequested')) as records_pending`;
+  return [...RUN_COLUMNS.map((column) => `${alias}.${column}`), pending].join(', ');
+}
+
 /** What human review adds to a run's progress (status and phase): its HUMAN metrics and the human scores given. */
 export function humanProgress(row: Pick<RunRow, 'num_human_metrics' | 'num_human_scores'>): { numHumanMetrics: number; numHumanScores: number } {
   return { numHumanMetrics: row.num_human_metrics ?? 0, numHumanScores: row.num_human_scores ?? 0 };
@@ -65,7 +83,7 @@ export function toRunView(row: RunRow): RunView {
   return {
     id: row.id,
     projectId: row.project_id,
-    status: row.status as RunStatus,
+    status: row.records_pending && row.status !== 'ERROR' ? 'SCORING' : (row.status as RunStatus),
     numRecords: row.num_records,
     numScores: row.num_scores,
     numFailures: row.num_failures,
