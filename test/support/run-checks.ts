@@ -14,14 +14,15 @@ export async function waitForStatus(stack: ServiceStack, runId: string, status: 
   }
 }
 
-/** Straight from the event store: one ScoreRecorded per (record, metric), none twice. */
-export async function expectOneScoreEventPerRecordAndMetric(databaseUrl: string, expectedTotal: number): Promise<void> {
+/** Straight from the event store: one ScoreRecorded per (record, metric), none twice (of one run, or of all). */
+export async function expectOneScoreEventPerRecordAndMetric(databaseUrl: string, expectedTotal: number, runId?: string): Promise<void> {
   const pg = new PgClient({ connectionString: databaseUrl });
   await pg.connect();
   try {
     const { rows } = await pg.query(
       `select count(*)::int as total, count(distinct (data->>'recordId', data->>'metricId'))::int as distinct_pairs
-       from assay_events where type = 'ScoreRecorded'`,
+       from assay_events where type = 'ScoreRecorded' and ($1::text is null or data->>'runId' = $1)`,
+      [runId ?? null],
     );
     expect(rows[0]).toEqual({ total: expectedTotal, distinct_pairs: expectedTotal });
   } finally {
