@@ -19,7 +19,7 @@ export interface ExecutionModuleOptions {
   readonly store: PostgresEventStore;
   /** The process's LLM client (Backend.llm): connected when the first execution needs it. */
   readonly llm: () => Promise<ChatClient>;
-  /** Default: pino on stdout, level from ASSAY_LOG_LEVEL or LOG_LEVEL (info). */
+  /** Default: pino on stdout, level from LOG_LEVEL (or ASSAY_LOG_LEVEL; info). */
   readonly logger?: ExecutionLogger;
   /** Default: from the environment (EXECUTION_*, see @assay/execution's execution-config.ts). */
   readonly consumer?: ExecutionConsumerOptions;
@@ -28,7 +28,7 @@ export interface ExecutionModuleOptions {
 export const EXECUTION_OPTIONS = Symbol('EXECUTION_OPTIONS');
 
 export function createExecutionLogger(): ExecutionLogger {
-  return pino({ name: 'execution', level: process.env.ASSAY_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info' });
+  return pino({ name: 'execution', level: process.env.LOG_LEVEL ?? process.env.ASSAY_LOG_LEVEL ?? 'info' });
 }
 
 @Injectable()

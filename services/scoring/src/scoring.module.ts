@@ -22,7 +22,7 @@ export interface ScoringModuleOptions {
   readonly metricsOfRun: ScoringHandlerDeps['metricsOfRun'];
   /** Stores one batch of outcomes in one transaction, idempotently (runs' command side). */
   readonly recordOutcomes: ScoringHandlerDeps['recordOutcomes'];
-  /** JSON-lines logger (pino-compatible). Default: pino on stdout, level from ASSAY_LOG_LEVEL or LOG_LEVEL (info). */
+  /** JSON-lines logger (pino-compatible). Default: pino on stdout, level from LOG_LEVEL (or ASSAY_LOG_LEVEL; info). */
   readonly logger?: ScoringLogger;
   /** Consumer options. Default: from the environment (see scoring-config.ts). */
   readonly consumer?: ScoringConsumerOptions;
@@ -35,7 +35,7 @@ export interface ScoringModuleOptions {
 export const SCORING_OPTIONS = Symbol('SCORING_OPTIONS');
 
 export function createScoringLogger(): ScoringLogger {
-  return pino({ name: 'scoring', level: process.env.ASSAY_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info' });
+  return pino({ name: 'scoring', level: process.env.LOG_LEVEL ?? process.env.ASSAY_LOG_LEVEL ?? 'info' });
 }
 
 /**
