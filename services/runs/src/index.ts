@@ -1,1 +1,2 @@
 export * from './runs.module';
+export { reconcilersFromEnv } from './reconcilers';

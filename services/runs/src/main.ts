@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { JetStreamBus, startRelay } from '@assay/bus';
 import { connectBackend } from '@assay/backend';
-import { startReconciler } from '@assay/runs';
-import { startExecutionReconciler } from '@assay/execution';
 import { exitOnStartupFailure, intEnv, listenOn, onShutdownSignal, serviceEnv, startHealthServer } from '@assay/runtime';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
+import { reconcilersFromEnv } from './reconcilers';
 import { RunsModule } from './runs.module';
 import { relayEventTypes } from './relay-event-types';
 import { runsRoles } from './runs-roles';
@@ -27,7 +26,6 @@ async function main(): Promise<void> {
   const health = healthPort ? await listenOn('HEALTH_PORT', healthPort, () => startHealthServer(healthPort, () => ready())) : undefined;
   const backend = await connectBackend({ url: env.databaseUrl, applicationName: 'assay-runs' });
   const bus = await JetStreamBus.connect({ url: env.natsUrl, ...env.nats, connectionName: 'assay-runs' });
-  const reconcileIntervalMs = intEnv('ASSAY_RECONCILE_INTERVAL_MS', 60_000);
   const app = await NestFactory.createApplicationContext(
     RunsModule.forRoot({
       db: backend.db,
@@ -35,20 +33,10 @@ async function main(): Promise<void> {
       bus,
       project: roles.has('projections'),
       startRelay: roles.has('relay') ? () => startRelay({ store: backend.store, db: backend.db, bus, types: relayed.types }) : undefined,
-      // ASSAY_RECONCILE_INTERVAL_MS=0 turns the sweep off.
-      startReconciler: reconcileIntervalMs === 0 || !roles.has('reconcile') ? undefined : () => {
-        const sweep = {
-          db: backend.db,
-          store: backend.store,
-          bus,
-          olderThanMs: intEnv('ASSAY_RECONCILE_AFTER_MS', 5 * 60_000),
-          intervalMs: reconcileIntervalMs,
-          log: (msg: string, extra?: object) => logger.info(extra ?? {}, msg),
-        };
-        // Records lacking a score, and kicked-off runs lacking executions (issue 4).
-        const sweeps = [startReconciler(sweep), startExecutionReconciler(sweep)];
-        return { stop: async () => void (await Promise.all(sweeps.map((s) => s.stop()))) };
-      },
+      // Records lacking a score, and kicked-off runs lacking executions (issue 4).
+      startReconciler: roles.has('reconcile')
+        ? reconcilersFromEnv({ db: backend.db, store: backend.store, bus, log: (msg, extra) => logger.info(extra ?? {}, msg) })
+        : undefined,
     }),
     { logger: false },
   );

@@ -12,7 +12,7 @@ import { checkPortFree, exitOnStartupFailure, intEnv, listenOn, onShutdownSignal
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { backendDeps, createGatewayApp } from '@assay/gateway-service';
-import { RunsModule } from '@assay/runs-service';
+import { reconcilersFromEnv, RunsModule } from '@assay/runs-service';
 import { bootstrapExecution, bootstrapScoring } from '@assay/scoring-service';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   const bus = new InProcessBus({ store: backend.store, pollIntervalMs: 250 });
   started(() => bus.close());
 
-  const runs = await NestFactory.createApplicationContext(RunsModule.forRoot({ db: backend.db, store: backend.store, bus }), { logger: false });
+  // The reconcilers publish again what a last delivery could not settle (the in-process bus delivers it anew).
+  const startReconciler = reconcilersFromEnv({ db: backend.db, store: backend.store, bus, log });
+  const runs = await NestFactory.createApplicationContext(RunsModule.forRoot({ db: backend.db, store: backend.store, bus, startReconciler }), { logger: false });
   started(() => runs.close());
   await runs.init();
   const scoring = await bootstrapScoring({

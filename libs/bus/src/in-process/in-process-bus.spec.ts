@@ -87,8 +87,41 @@ describe('InProcessBus', () => {
     expect(received[0].event.eventId).toBe(wanted.eventId);
   });
 
-  it('publish is a no-op: the log is the bus', async () => {
-    await expect(newBus().publish([])).resolves.toBeUndefined();
+  it('publish delivers stored events again, past the checkpoint, to the consumers of their types only, and not while they still wait here', async () => {
+    // What the reconciler does with a record whose last delivery could not even record its failure.
+    const bus = newBus();
+    const options = fresh({ maxDeliver: 2, backoffMs: [0] });
+    const other = fresh();
+    const [dropped, kept] = await harness.append(options.eventTypes[0], 2, 2);
+    const seen: Array<{ id: string; count: number }> = [];
+    const otherSeen: string[] = [];
+    let failing = true;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const handle = await bus.consume(options, async (batch) => {
+      for (const d of batch) {
+        seen.push({ id: d.event.eventId, count: d.deliveryCount });
+        if (d.event.eventId === kept.eventId) {
+          await released; // still in flight when it is published again
+          d.ack();
+        } else if (failing) d.nak();
+        else d.ack();
+      }
+    });
+    const otherHandle = await bus.consume(other, async (batch) => batch.forEach((d) => (otherSeen.push(d.event.eventId), d.ack())));
+    await waitForLog(() => seen.filter((s) => s.id === dropped.eventId).length === 2 && logger.has('event dropped after maxDeliver'), 'the event dropped after 2 deliveries');
+    await waitForLog(async () => (await harness.store.loadCheckpoint(checkpointName(options.name))).globalPosition >= dropped.globalPosition, 'the checkpoint past it');
+
+    failing = false;
+    await bus.publish([dropped, kept]);
+    await waitForLog(() => seen.filter((s) => s.id === dropped.eventId).length === 3, 'the dropped event delivered again');
+    release();
+    await delay(200);
+    await handle.stop();
+    await otherHandle.stop();
+    expect(seen.filter((s) => s.id === dropped.eventId).map((s) => s.count)).toEqual([1, 2, 1]);
+    expect(seen.filter((s) => s.id === kept.eventId).map((s) => s.count)).toEqual([1]);
+    expect(otherSeen).toEqual([]);
   });
 
   it('redelivers a nak after its delay with deliveryCount 2, and a handler failure after the backoff', async () => {

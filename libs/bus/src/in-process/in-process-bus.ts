@@ -18,9 +18,10 @@ export interface InProcessBusOptions {
 }
 
 /**
- * The bus in embedded mode (one process, no NATS): the PostgreSQL log is the bus. Publishing is a
- * no-op — stored events are already there — and each consumer follows the log from its own
- * checkpoint. One process per database: two processes consuming under the same name would both
+ * The bus in embedded mode (one process, no NATS): the PostgreSQL log is the bus. Each consumer
+ * follows the log from its own checkpoint; stored events reach it that way, so publishing is only
+ * for events published again (the reconcilers': a record whose last delivery could not record its
+ * failure), which every consumer of their types gets as new deliveries. One process per database: two processes consuming under the same name would both
  * get every event.
  */
 export class InProcessBus implements EventBus {
@@ -40,8 +41,10 @@ export class InProcessBus implements EventBus {
     };
   }
 
-  /** Nothing to relay: consumers read the stored events from the log. */
-  async publish(_events: readonly StoredEvent[]): Promise<void> {}
+  /** Delivers stored events again to the consumers of their types (the log brings them the first time). */
+  async publish(events: readonly StoredEvent[]): Promise<void> {
+    for (const consumer of this.consumers.values()) consumer.republish(events);
+  }
 
   async consume(options: ConsumerOptions, handler: BatchHandler): Promise<ConsumerHandle> {
     validateConsumerOptions(options);

@@ -1,4 +1,4 @@
-import { comparePositions, hintConcerns, type LogPosition, type PostgresEventStore } from '@assay/event-store';
+import { comparePositions, hintConcerns, type LogPosition, type PostgresEventStore, type StoredEvent } from '@assay/event-store';
 import { runHandler } from '../consumer/run-handler';
 import { TrackedDelivery, type SettleTransport } from '../consumer/tracked-delivery';
 import type { BatchHandler, ConsumerOptions } from '../types';
@@ -64,6 +64,14 @@ export class LogConsumer {
     // Hints sent before LISTEN is up would be lost; the first read happens after it.
     await this.store.whenListening();
     this.loopDone = this.loop();
+  }
+
+  /** Delivers these events again (those of this consumer's types not already waiting here). */
+  republish(events: readonly StoredEvent[]): number {
+    const mine = events.filter((event) => this.options.eventTypes.includes(event.type));
+    const added = mine.length ? this.window.republish(mine) : 0;
+    if (added) this.signal.notify();
+    return added;
   }
 
   /** Stops handing out work, waits for the handler calls in flight, then saves the checkpoint. */

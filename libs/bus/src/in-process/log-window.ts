@@ -29,6 +29,12 @@ const positionOf = (event: StoredEvent): LogPosition => ({ transactionId: event.
  */
 export class LogWindow {
   private entries: Entry[] = [];
+  /**
+   * Events published again (the reconciler's republish: their first deliveries were settled, and
+   * the checkpoint may be past them). Delivered like the others, outside the log order: they never
+   * hold the checkpoint back.
+   */
+  private republished: Entry[] = [];
   private settledThrough: LogPosition;
   private readTo: LogPosition;
 
@@ -55,10 +61,25 @@ export class LogWindow {
     if (comparePositions(position, this.readTo) > 0) this.readTo = position;
   }
 
-  /** Entries due for a delivery now, in log order. */
+  /**
+   * Adds events published again, as fresh deliveries, except those still waiting to be settled
+   * here (as JetStream drops a message id it already holds). Returns how many were added.
+   */
+  republish(events: readonly StoredEvent[]): number {
+    const pending = new Set<string>();
+    for (const entry of [...this.entries, ...this.republished]) if (entry.state !== 'done' && entry.event) pending.add(entry.event.eventId);
+    this.republished = this.republished.filter((entry) => entry.state !== 'done');
+    const fresh = events.filter((event) => !pending.has(event.eventId));
+    for (const event of fresh) {
+      this.republished.push({ position: positionOf(event), event, state: 'ready', deliveryCount: 0, deliveryId: 0, readyAt: 0, deadline: 0 });
+    }
+    return fresh.length;
+  }
+
+  /** Entries due for a delivery now: republished ones first, then in log order. */
   due(now: number, limit: number): Entry[] {
     const out: Entry[] = [];
-    for (const entry of this.entries) {
+    for (const entry of this.all()) {
       if (out.length >= limit) break;
       if (entry.state === 'ready' || (entry.state === 'waiting' && entry.readyAt <= now)) out.push(entry);
     }
@@ -67,13 +88,13 @@ export class LogWindow {
 
   /** In-flight entries whose ack wait has run out. */
   overdue(now: number): Entry[] {
-    return this.entries.filter((e) => e.state === 'inflight' && e.deadline <= now);
+    return [...this.all()].filter((e) => e.state === 'inflight' && e.deadline <= now);
   }
 
   /** The next time something becomes due or overdue, if anything will. */
   nextTimer(): number | undefined {
     let next: number | undefined;
-    for (const e of this.entries) {
+    for (const e of this.all()) {
       const at = e.state === 'waiting' ? e.readyAt : e.state === 'inflight' ? e.deadline : undefined;
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
@@ -93,5 +114,10 @@ export class LogWindow {
     }
     if (this.entries.length === 0) this.settledThrough = this.readTo;
     return this.settledThrough;
+  }
+
+  private *all(): Iterable<Entry> {
+    yield* this.republished;
+    yield* this.entries;
   }
 }
