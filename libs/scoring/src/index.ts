@@ -1,6 +1,6 @@
 // Heuristic metrics: pure functions of a record.
 export type { HeuristicRecord, HeuristicResult } from './heuristics/values';
-export { canonicalJson, selectField, textOf } from './heuristics/values';
+export { selectField, textOf } from './heuristics/values';
 export type { Scorer } from './heuristics/scorer';
 export { compileHeuristic, scoreHeuristic } from './heuristics/score-heuristic';
 export { LEVENSHTEIN_MAX_CODE_POINTS, codePointsOf, levenshteinDistance, levenshteinSimilarity } from './heuristics/levenshtein';

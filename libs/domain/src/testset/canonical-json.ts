@@ -4,7 +4,8 @@
  * texts are equal, whatever order their keys were written in.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  // JSON.stringify's own rules for scalars (NaN and ±Infinity become null); undefined → null.
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
   const entries = Object.keys(value as Record<string, unknown>)
     .filter((key) => (value as Record<string, unknown>)[key] !== undefined)

@@ -1,4 +1,5 @@
-import { canonicalJson, selectField, show, textOf } from './values';
+import { canonicalJson } from '@assay/domain';
+import { selectField, show, textOf } from './values';
 
 describe('selectField', () => {
   const outputs = { answer: 'Paris', choices: [{ text: 'a' }, { text: null }], nested: { deep: { value: 0 } }, flag: false, 'dotted.key': 1 };

@@ -2,6 +2,7 @@
  * Shared plumbing of the heuristics: picking a field out of a record's outputs or expected value,
  * turning JSON values into comparable text, and showing values in a short, human reasoning.
  */
+import { canonicalJson } from '@assay/domain';
 
 /** A record as the heuristics see it: three JSON values. */
 export interface HeuristicRecord {
@@ -66,19 +67,6 @@ export function selectField(side: Side, root: unknown, path: string | null | und
   }
   if (current === null || current === undefined) return { found: false, label, why: `${label} is null` };
   return { found: true, value: current, label };
-}
-
-/** JSON text with object keys sorted at every depth, so that equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    // JSON.stringify's own rules for scalars (NaN and ±Infinity become null); undefined → null.
-    return JSON.stringify(value) ?? 'null';
-  }
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const keys = Object.keys(value)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
 }
 
 /** The text a value is compared as: strings as they are, anything else as canonical JSON. */
