@@ -113,8 +113,8 @@ describe('runs: commands and read models', () => {
       await backend.commands.addRecords(run.id, Array.from({ length: 200 }, () => ({})));
       const notes = { type: 'RunNotesUpdated', data: { runId: notesOnly.run.id, notes: 'notes change no status' } };
       await backend.store.append([{ streamId: runStreamId(notesOnly.run.id), expectedVersion: 'any', events: [notes] }]);
-      expect(await backend.queries.getRun(notesOnly.run.id)).toMatchObject({ status: 'COMPLETED' });
-      expect(await backend.queries.getRun(run.id)).toMatchObject({ status: 'SCORING', numRecords: 1 });
+      expect(await backend.queries.getRun(notesOnly.run.id)).toMatchObject({ status: 'COMPLETED', phase: 'DONE' });
+      expect(await backend.queries.getRun(run.id)).toMatchObject({ status: 'SCORING', phase: 'SCORING', numRecords: 1 });
       expect((await backend.queries.getRuns([run.id]))[0]).toMatchObject({ status: 'SCORING' });
       expect((await backend.queries.listRuns(project.id, {})).items.find((i) => i.node.id === run.id)?.node).toMatchObject({ status: 'SCORING' });
     } finally {
@@ -277,6 +277,7 @@ describe('runs: commands and read models', () => {
 
   it.each([
     ['more records', [{ testcaseId: 't1' }, { testcaseId: 't2' }, { testcaseId: 't3' }], 2],
+    ['fewer records', [{ testcaseId: 't1' }], 1],
     ['other records', [{ testcaseId: 'x', outputs: { answer: 'different' } }], 0],
     ['the same testcase with another output', [{ testcaseId: 't1' }, { testcaseId: 't2', outputs: 'changed' }], 1],
   ])('addRecords refuses a reused idempotency key with %s (it answered with ids of records never added)', async (_name, records, index) => {

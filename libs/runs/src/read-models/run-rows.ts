@@ -80,10 +80,20 @@ export function humanProgress(row: Pick<RunRow, 'num_human_metrics' | 'num_human
 }
 
 export function toRunView(row: RunRow): RunView {
+  // Records stored but not counted yet need scores: whatever the counts say, the run scores (ERROR stays ERROR).
+  const scoringPending = Boolean(row.records_pending) && row.status !== 'ERROR';
+  const phase = runPhase({
+    numRecords: row.num_records,
+    numMetrics: row.num_metrics,
+    numScores: row.num_scores,
+    numFailures: row.num_failures,
+    ...executionProgress(row),
+    ...humanProgress(row),
+  });
   return {
     id: row.id,
     projectId: row.project_id,
-    status: row.records_pending && row.status !== 'ERROR' ? 'SCORING' : (row.status as RunStatus),
+    status: scoringPending ? 'SCORING' : (row.status as RunStatus),
     numRecords: row.num_records,
     numScores: row.num_scores,
     numFailures: row.num_failures,
@@ -99,14 +109,7 @@ export function toRunView(row: RunRow): RunView {
     source: row.source,
     trials: row.trials,
     numExecutionFailures: row.num_execution_failures,
-    phase: runPhase({
-      numRecords: row.num_records,
-      numMetrics: row.num_metrics,
-      numScores: row.num_scores,
-      numFailures: row.num_failures,
-      ...executionProgress(row),
-      ...humanProgress(row),
-    }),
+    phase: scoringPending && phase !== 'EXECUTING' ? 'SCORING' : phase,
     streamVersion: row.stream_version,
     revision: row.revision,
     metrics: row.metrics.map((m) => ({
