@@ -97,7 +97,7 @@ export class RunCommands implements RunCommandsApi {
     }
     // With a key, ids follow from (run, key, position): a retried call appends events whose ids
     // are already stored, which the event store refuses as duplicates, so nothing is added twice.
-    const recordIdAt = (index: number) => (key ? uuidFrom(`assay/record/${runId}/${key}/${index}`) : randomUUID());
+    const recordIdAt = (index: number) => (key ? keyedRecordId(runId, key, index) : randomUUID());
     const added = records.map((record, index) => ({
       recordId: recordIdAt(index),
       testcaseId: record.testcaseId ?? null,
@@ -254,12 +254,15 @@ export class RunCommands implements RunCommandsApi {
    * records that were never added: refused.
    */
   private async assertSameRecordsStored(runId: string, key: string, added: readonly AddedRecord[]): Promise<void> {
-    const stored = await this.store.readEventsById(added.map((record) => recordAddedEventIdOf(record.recordId)));
+    // The record after the last one too: if it exists, the earlier call had more records.
+    const afterLast = keyedRecordId(runId, key, added.length);
+    const stored = await this.store.readEventsById([...added.map((record) => record.recordId), afterLast].map(recordAddedEventIdOf));
     const byId = new Map(stored.map((event) => [(event.data as AddedRecord).recordId, event.data as AddedRecord]));
-    const differs = added.findIndex((record) => {
+    let differs = added.findIndex((record) => {
       const earlier = byId.get(record.recordId);
       return !earlier || canonicalJson(pick(earlier)) !== canonicalJson(pick(record));
     });
+    if (differs === -1 && byId.has(afterLast)) differs = added.length;
     if (differs === -1) return;
     throw new AssayError(
       'IDEMPOTENCY_KEY_REUSED',
@@ -286,6 +289,11 @@ export class RunCommands implements RunCommandsApi {
 /** The RecordAdded of a record whose id came from an idempotency key: stored once, whatever the retries. */
 function recordAddedEventId(event: RunEvent): string | undefined {
   return event.type === 'RecordAdded' ? recordAddedEventIdOf(event.data.recordId) : undefined;
+}
+
+/** The id of a record added with an idempotency key: fixed by (run, key, place in the call). */
+function keyedRecordId(runId: string, key: string, index: number): string {
+  return uuidFrom(`assay/record/${runId}/${key}/${index}`);
 }
 
 function recordAddedEventIdOf(recordId: string): string {
