@@ -68,6 +68,7 @@ export class LogConsumer {
 
   /** Delivers these events again (those of this consumer's types not already waiting here). */
   republish(events: readonly StoredEvent[]): number {
+    if (!this.window) return 0; // still starting: it reads from its checkpoint, which is before these
     const mine = events.filter((event) => this.options.eventTypes.includes(event.type));
     const added = mine.length ? this.window.republish(mine) : 0;
     if (added) this.signal.notify();

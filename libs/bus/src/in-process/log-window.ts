@@ -63,13 +63,14 @@ export class LogWindow {
 
   /**
    * Adds events published again, as fresh deliveries, except those still waiting to be settled
-   * here (as JetStream drops a message id it already holds). Returns how many were added.
+   * here (as JetStream drops a message id it already holds) and those not read yet (the log
+   * delivers them anyway; a long backlog would otherwise deliver them twice). Returns how many were added.
    */
   republish(events: readonly StoredEvent[]): number {
     const pending = new Set<string>();
     for (const entry of [...this.entries, ...this.republished]) if (entry.state !== 'done' && entry.event) pending.add(entry.event.eventId);
     this.republished = this.republished.filter((entry) => entry.state !== 'done');
-    const fresh = events.filter((event) => !pending.has(event.eventId));
+    const fresh = events.filter((event) => !pending.has(event.eventId) && comparePositions(positionOf(event), this.readTo) <= 0);
     for (const event of fresh) {
       this.republished.push({ position: positionOf(event), event, state: 'ready', deliveryCount: 0, deliveryId: 0, readyAt: 0, deadline: 0 });
     }
