@@ -1,5 +1,6 @@
 import { AssayError, HeuristicDefinition, HeuristicKind } from '@assay/contracts';
 import { RE2JS } from 're2js';
+import { regexToRe2 } from './regex-to-re2';
 
 /**
  * The params of the built-in heuristics, read in one place: when a metric is created (strictly:
@@ -56,7 +57,8 @@ export function textParams(params: Params): TextParams {
  * params.pattern with optional params.flags. Patterns are RE2 syntax, JavaScript's without
  * backreferences and lookaround: a user's pattern then never backtracks catastrophically, which in
  * JavaScript's engine can hold a worker (acks and heartbeats included) for hours on one output.
- * `\uXXXX` and `\u{…}` are taken as in JavaScript.
+ * Where the same text means something else in RE2 (`\s`, `.`, `\u…`, the y flag), it is read as
+ * JavaScript reads it (regex-to-re2.ts).
  */
 export function regexParams(params: Params): RegexParams {
   const { pattern, flags = '' } = params;
@@ -69,7 +71,7 @@ export function regexParams(params: Params): RegexParams {
   const flagText = flags ?? '';
   let regex: RE2JS;
   try {
-    regex = RE2JS.compile(withUnicodeEscapes(pattern), re2Flags(flagText));
+    regex = RE2JS.compile(regexToRe2(pattern, { dotAll: flagText.includes('s'), sticky: flagText.includes('y') }), re2Flags(flagText));
   } catch (error) {
     if (error instanceof AssayError) throw error;
     throw new AssayError(
@@ -108,12 +110,12 @@ function booleanParam(params: Params, name: string, fallback: boolean): boolean 
   return value;
 }
 
-/** JavaScript's flags in RE2's terms: i, m, s change matching; g, y, u, d change nothing when testing for a match. */
+/** JavaScript's flags in RE2's terms: i, m, s change matching (y too, in regexToRe2); g, u, d change nothing when testing for a match. */
 function re2Flags(flags: string): number {
   let result = 0;
   for (const [i, flag] of [...flags].entries()) {
     if (flags.indexOf(flag) !== i || !'imsgyud'.includes(flag)) {
-      throw new AssayError('METRIC_CONFIG_INVALID', `params.flags ${JSON.stringify(flags)} is not valid: use each of i, m, s at most once (g, y, u and d are accepted and change nothing).`, {
+      throw new AssayError('METRIC_CONFIG_INVALID', `params.flags ${JSON.stringify(flags)} is not valid: use each of i, m, s, y at most once (g, u and d are accepted and change nothing).`, {
         field: 'heuristic.params.flags',
       });
     }
@@ -122,12 +124,4 @@ function re2Flags(flags: string): number {
     if (flag === 's') result |= RE2JS.DOTALL;
   }
   return result;
-}
-
-/** `\u00e9` and `\u{1F44D}` as RE2's `\x{…}`; every other escape pair is left as it is (so `\\u` stays a backslash and a u). */
-function withUnicodeEscapes(pattern: string): string {
-  return pattern.replace(/\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|[\s\S])/g, (escape, braced?: string, four?: string) => {
-    const hex = braced ?? four;
-    return hex ? `\\x{${hex}}` : escape;
-  });
 }

@@ -45,7 +45,7 @@ describe('REGEX', () => {
     ['lookahead (RE2 has none)', { pattern: 'a(?=b)' }, /cannot be used: .*without backreferences \(\\1\) or lookaround/],
     ['no pattern', {}, /^REGEX needs params\.pattern/],
     ['a pattern that is not a string', { pattern: 42 }, /^REGEX needs params\.pattern/],
-    ['unknown flags', { pattern: 'a', flags: 'q' }, /^params\.flags "q" is not valid: use each of i, m, s at most once/],
+    ['unknown flags', { pattern: 'a', flags: 'q' }, /^params\.flags "q" is not valid: use each of i, m, s, y at most once/],
     ['a flag twice', { pattern: 'a', flags: 'ii' }, /^params\.flags "ii" is not valid/],
     ['flags that are not a string', { pattern: 'a', flags: true }, /^params\.flags must be a string/],
   ])('rejects %s with METRIC_CONFIG_INVALID', (_name, params, message) => {
