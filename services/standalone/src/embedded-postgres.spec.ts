@@ -45,6 +45,28 @@ describe('embedded PostgreSQL on a data folder', () => {
     await third.stop();
   }, 60_000);
 
+  it('after its Assay was killed (kill -9, the OOM killer), stops the PostgreSQL left running and starts (before: DATA_DIR_IN_USE until killed by hand)', async () => {
+    const script = `
+      const { startEmbeddedPostgres } = require(${JSON.stringify(join(__dirname, 'embedded-postgres.ts'))});
+      startEmbeddedPostgres(${JSON.stringify(dataDir)}, { info() {}, error() {} }).then(
+        (db) => console.log(JSON.stringify({ pid: db.pid })),
+        (error) => console.log(JSON.stringify({ error: String(error) })));`;
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '..', '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const { pid: leftover } = JSON.parse(output) as { pid: number };
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(postmasterHolding(join(dataDir, 'postgres'))).toBe(leftover);
+
+    const db = await start();
+    expect(db.pid).not.toBe(leftover);
+    expect(() => process.kill(leftover, 0)).toThrow();
+    await db.stop();
+  }, 60_000);
+
   it("fails with PostgreSQL's last log lines when it stops for another reason", async () => {
     const conf = join(dataDir, 'postgres', 'postgresql.conf');
     const original = readFileSync(conf, 'utf8');

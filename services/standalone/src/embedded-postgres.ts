@@ -69,6 +69,8 @@ export async function startEmbeddedPostgres(dataDir: string, logger: EmbeddedPos
     logger.info('initialising embedded PostgreSQL', { databaseDir });
     await initialise(binaries.initdb, dataDir, databaseDir, runAs);
   }
+  await stopLeftoverPostgres(dataDir, databaseDir, logger);
+  writeFileSync(ownerFile(dataDir), `${process.pid}\n`);
   const server = await startServer(binaries.postgres, dataDir, databaseDir, port, chosenPort !== undefined, runAs, logger);
   try {
     const admin = new Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
@@ -146,7 +148,7 @@ async function startServer(
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Whatever ends this process (a fatal error, process.exit) must not leave PostgreSQL holding the
-  // data folder. Only SIGKILL escapes this: the next start then reports DATA_DIR_IN_USE.
+  // data folder. What escapes this (SIGKILL, the OOM killer) the next start cleans up: stopLeftoverPostgres.
   const stopAtExit = () => running(child) && child.kill('SIGINT');
   process.on('exit', stopAtExit);
 
@@ -208,9 +210,10 @@ function startFailure(dataDir: string, databaseDir: string, port: number, portCh
 }
 
 /**
- * The pid in `databaseDir`/postmaster.pid if that process is alive: PostgreSQL then refuses to
- * start on the folder ("lock file postmaster.pid already exists"). A stale file (its process gone)
- * PostgreSQL removes by itself, so it is no reason to refuse.
+ * The pid in `databaseDir`/postmaster.pid if that process is alive and is a PostgreSQL of this
+ * folder: PostgreSQL then refuses to start on it ("lock file postmaster.pid already exists"). A
+ * stale file (its process gone, or the pid reused by another program) PostgreSQL handles itself,
+ * so it is no reason to refuse, nor to name that other program.
  */
 export function postmasterHolding(databaseDir: string): number | undefined {
   let pid: number;
@@ -219,12 +222,57 @@ export function postmasterHolding(databaseDir: string): number | undefined {
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  const command = commandLine(pid);
+  // Without /proc (not Linux) the holder cannot be checked: taken as what the lock file says.
+  if (command && !(command.includes('-D') && command.includes(databaseDir))) return undefined;
+  return pid;
+}
+
+/** Where Assay notes its pid while it runs the folder's PostgreSQL. */
+const ownerFile = (dataDir: string) => join(dataDir, 'assay.pid');
+
+/**
+ * A PostgreSQL still holding the folder while the Assay that started it is gone (killed with
+ * SIGKILL or by the OOM killer: nothing of it ran to stop PostgreSQL) is stopped here, so the start
+ * goes on instead of failing with DATA_DIR_IN_USE until someone kills it by hand. A PostgreSQL
+ * whose Assay still runs is left alone: that start then fails with DATA_DIR_IN_USE.
+ */
+async function stopLeftoverPostgres(dataDir: string, databaseDir: string, logger: EmbeddedPostgresLogger): Promise<void> {
+  const holder = postmasterHolding(databaseDir);
+  if (holder === undefined || !commandLine(holder)) return;
+  let owner: number | undefined;
+  try {
+    owner = Number(readFileSync(ownerFile(dataDir), 'utf8').trim()) || undefined;
+  } catch {
+    owner = undefined;
+  }
+  if (owner !== undefined && alive(owner) && /\bnode\b/.test(commandLine(owner) ?? '')) return;
+  logger.info('stopping the embedded PostgreSQL left running by an Assay that was killed', { pid: holder, dataDir });
+  try {
+    process.kill(holder, 'SIGINT'); // fast shutdown: sessions end, the data is flushed
+  } catch {
+    return; // gone meanwhile
+  }
+  const deadline = Date.now() + 30_000;
+  while (alive(holder) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
+    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined; // EPERM: alive, another user's
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** A process's command line, its arguments joined by spaces; undefined where /proc cannot tell. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
   }
 }
 
