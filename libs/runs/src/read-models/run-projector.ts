@@ -3,9 +3,8 @@ import type { Sql } from '@assay/database';
 import { runStatus, runStreamId } from '@assay/domain';
 import type { StoredEvent } from '@assay/event-store';
 import type { RunView } from '../types';
-import { executionProgress, runColumns, toRunView, RunRow } from './run-rows';
+import { runColumns, runProgress, toRunView, RunRow } from './run-rows';
 import { projectMetrics } from './metric-projector';
-import { humanProgress } from './run-rows';
 import { projectHumanReview } from '../review/review-projector';
 import { outcomeRow, projectOutcomes, projectRescores, projectSystemCosts } from './scoring-projection';
 
@@ -123,14 +122,7 @@ async function touchRuns(touched: Map<string, Touch>, tx: Sql): Promise<RunView[
   );
   const changed: { id: string; status: string }[] = [];
   const views = rows.map((row) => {
-    const status = runStatus({
-      numRecords: row.num_records,
-      numMetrics: row.num_metrics,
-      numScores: row.num_scores,
-      numFailures: row.num_failures,
-      ...executionProgress(row),
-      ...humanProgress(row),
-    });
+    const status = runStatus(runProgress(row));
     if (status !== row.status) changed.push({ id: row.id, status });
     return toRunView({ ...row, status });
   });

@@ -79,17 +79,22 @@ export function humanProgress(row: Pick<RunRow, 'num_human_metrics' | 'num_human
   return { numHumanMetrics: row.num_human_metrics ?? 0, numHumanScores: row.num_human_scores ?? 0 };
 }
 
-export function toRunView(row: RunRow): RunView {
-  // Records stored but not counted yet need scores: whatever the counts say, the run scores (ERROR stays ERROR).
-  const scoringPending = Boolean(row.records_pending) && row.status !== 'ERROR';
-  const phase = runPhase({
+/** A run's progress as its row counts it: what its status and phase are decided from. */
+export function runProgress(row: RunRow): RunPhaseProgress {
+  return {
     numRecords: row.num_records,
     numMetrics: row.num_metrics,
     numScores: row.num_scores,
     numFailures: row.num_failures,
     ...executionProgress(row),
     ...humanProgress(row),
-  });
+  };
+}
+
+export function toRunView(row: RunRow): RunView {
+  // Records stored but not counted yet need scores: whatever the counts say, the run scores (ERROR stays ERROR).
+  const scoringPending = Boolean(row.records_pending) && row.status !== 'ERROR';
+  const phase = runPhase(runProgress(row));
   return {
     id: row.id,
     projectId: row.project_id,
