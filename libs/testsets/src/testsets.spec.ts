@@ -289,6 +289,20 @@ describe('parseImport limits', () => {
     expect(await read('json', `[{"q":1},\n{"q":"${big}"},\n{"q":3}]`)).toEqual(['row 1', 'refused 2 PAYLOAD_TOO_LARGE', 'row 3']);
   });
 
+  it('refuses a row nested deeper than the API takes (100 levels) with INVALID_JSON and reads on: JSON Lines, a JSON array, a CSV JSON column', async () => {
+    // Before, such a testcase was stored, and every record made from it failed to score (INTERNAL).
+    const deep = `${'['.repeat(150)}1${']'.repeat(150)}`;
+    const fine = `${'['.repeat(99)}1${']'.repeat(99)}`;
+    expect(await read('jsonl', `{"q":${fine}}\n{"q":${deep}}\n{"q":3}\n`)).toEqual(['row 1', 'refused 2 INVALID_JSON', 'row 3']);
+    expect(await read('json', `[{"q":1},\n{"q":${deep}},\n{"q":3}]`)).toEqual(['row 1', 'refused 2 INVALID_JSON', 'row 3']);
+    const rows: string[] = [];
+    const source = Readable.from([`q,a\n1,x\n"${deep}",y\n`]);
+    for await (const row of parseImport(source, { format: 'csv', isJsonColumn: (c) => c === 'q' })) {
+      rows.push(row.kind === 'row' ? `row ${row.line}` : `refused ${row.line} ${row.code}: ${row.reason}`);
+    }
+    expect(rows).toEqual(['row 2', expect.stringMatching(/^refused 3 INVALID_JSON: line 3: \$\.q(\[0\]){99} nests objects and arrays more than 100 levels deep, the limit/)]);
+  });
+
   it('stops at an over-long CSV row (its end cannot be found again reliably)', async () => {
     expect((await read('csv', `q,a\n1,2\n"${big}",3\n4,5\n`)).at(-1)).toBe('stopped PAYLOAD_TOO_LARGE');
   });

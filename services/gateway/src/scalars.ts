@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH } from '@assay/contracts';
+import { jsonPath, jsonValueProblem, MAX_JSON_DEPTH } from '@assay/contracts';
 import {
   getNamedType,
   GraphQLError,
@@ -156,45 +156,20 @@ function objectLiteral(ast: ObjectValueNode, variables: Record<string, unknown> 
 /**
  * Throws INVALID_JSON unless `value` is something JSON.stringify would round-trip, nested at most
  * MAX_JSON_DEPTH levels (`rootLevel`: the level of `value` itself, deeper inside a literal).
- * Iterative, so no depth overflows the stack, and paths are built only on error: O(size).
  */
 export function assertJsonValue(value: unknown, rootPath: string, rootLevel = 1): void {
-  interface Entry {
-    readonly value: unknown;
-    readonly parent: Entry | null;
-    readonly key: string | number | null;
-    /** How many objects and arrays enclose the value, plus one. */
-    readonly level: number;
-  }
-  const pathOf = (entry: Entry): string => {
-    const keys: (string | number)[] = [];
-    for (let e: Entry | null = entry; e && e.key !== null; e = e.parent) keys.push(e.key);
-    return rootPath + keys.reverse().map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
-  };
-  const stack: Entry[] = [{ value, parent: null, key: null, level: rootLevel }];
-  while (stack.length > 0) {
-    const entry = stack.pop()!;
-    const v = entry.value;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw invalidJson(`JSON value at ${pathOf(entry)} is not a finite number.`);
-      continue;
-    }
-    if (Array.isArray(v)) {
-      if (entry.level > MAX_JSON_DEPTH) throw tooDeep(pathOf(entry));
-      for (let i = 0; i < v.length; i++) stack.push({ value: v[i], parent: entry, key: i, level: entry.level + 1 });
-      continue;
-    }
-    if (typeof v === 'object') {
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) throw invalidJson(`JSON value at ${pathOf(entry)} is not a plain object.`);
-      if (entry.level > MAX_JSON_DEPTH) throw tooDeep(pathOf(entry));
-      for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
-        if (child !== undefined) stack.push({ value: child, parent: entry, key, level: entry.level + 1 });
-      }
-      continue;
-    }
-    throw invalidJson(`JSON value at ${pathOf(entry)} has type ${typeof v}, which JSON cannot represent.`);
+  const problem = jsonValueProblem(value, rootLevel);
+  if (!problem) return;
+  const path = jsonPath(rootPath, problem.keys);
+  switch (problem.kind) {
+    case 'TOO_DEEP':
+      throw tooDeep(path);
+    case 'NOT_FINITE':
+      throw invalidJson(`JSON value at ${path} is not a finite number.`);
+    case 'NOT_PLAIN_OBJECT':
+      throw invalidJson(`JSON value at ${path} is not a plain object.`);
+    default:
+      throw invalidJson(`JSON value at ${path} has type ${problem.type}, which JSON cannot represent.`);
   }
 }
 

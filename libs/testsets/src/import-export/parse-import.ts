@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Readable } from 'node:stream';
 import { parse as parseCsv, type Info } from 'csv-parse';
 import { parse as parseCsvSync } from 'csv-parse/sync';
-import { AssayError, MAX_IMPORT_BYTES, MAX_IMPORT_ROW_BYTES } from '@assay/contracts';
+import { AssayError, jsonPath, jsonValueProblem, MAX_IMPORT_BYTES, MAX_IMPORT_ROW_BYTES, MAX_JSON_DEPTH } from '@assay/contracts';
 
 export type ImportFormat = 'csv' | 'tsv' | 'json' | 'jsonl';
 export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'json', 'jsonl'];
@@ -141,6 +141,8 @@ function toRow(line: number, value: unknown, idField: string | null): ParsedRow 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'refused', line, code: 'BAD_USER_INPUT', reason: `line ${line}: a testcase must be a JSON object of fields, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.` };
   }
+  const tooDeep = tooDeepRefusal(line, value);
+  if (tooDeep) return tooDeep;
   const data = value as Record<string, unknown>;
   if (idField === null || !(idField in data)) return { kind: 'row', line, id: null, jsonData: data };
   const { [idField]: id, ...rest } = data;
@@ -149,6 +151,18 @@ function toRow(line: number, value: unknown, idField: string | null): ParsedRow 
     return { kind: 'refused', line, code: 'BAD_USER_INPUT', reason: `line ${line}: "${idField}" must be a testcase id (a string), or be left out for a new testcase.` };
   }
   return { kind: 'row', line, id, jsonData: rest };
+}
+
+/** The JSON nesting limit of every way in (MAX_JSON_DEPTH, as the API's JSON scalar): a deeper row is refused. */
+function tooDeepRefusal(line: number, data: object): ParsedRow | undefined {
+  const problem = jsonValueProblem(data);
+  if (problem?.kind !== 'TOO_DEEP') return undefined;
+  return {
+    kind: 'refused',
+    line,
+    code: 'INVALID_JSON',
+    reason: `line ${line}: ${jsonPath('$', problem.keys)} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep, the limit: flatten it, or put the deeper part in a JSON string.`,
+  };
 }
 
 interface CsvRecord {
@@ -240,7 +254,7 @@ async function* parseDelimited(
       if (cell === undefined) continue;
       data[header[i]] = jsonColumns[i] ? jsonCell(cell) : cell;
     }
-    yield { kind: 'row', line, id, jsonData: data };
+    yield tooDeepRefusal(line, data) ?? { kind: 'row', line, id, jsonData: data };
   }
   yield* refusalsBefore(Infinity);
   if (!header) throw new AssayError('BAD_USER_INPUT', 'The file is empty: a CSV or TSV import starts with a header line naming the columns.');
