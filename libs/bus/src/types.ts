@@ -13,6 +13,13 @@ export interface Delivery {
   readonly event: StoredEvent;
   /** 1 on first delivery. */
   readonly deliveryCount: number;
+  /**
+   * The most deliveries the bus makes of this event, as the consumer is set now (on JetStream: the
+   * server's value, which the last process to start set): once `deliveryCount` reaches it, a nak is
+   * not redelivered, so the handler records the failure instead. Read it here rather than from a
+   * setting of one's own: processes started with another value (a rolling change) agree on it.
+   */
+  readonly maxDeliver: number;
   /** Done: never deliver again. */
   ack(): void;
   /** Transient failure: deliver again after `delayMs` (default: the consumer's backoff for this attempt). */
@@ -34,7 +41,7 @@ export interface ConsumerOptions {
   readonly maxBatch: number;
   /** Redeliver when neither ack, nak, term nor working came within this time. */
   readonly ackWaitMs: number;
-  /** Deliveries after which the bus stops redelivering. Handlers see `deliveryCount` and should record the failure on the last one. */
+  /** Deliveries after which the bus stops redelivering. Handlers see `deliveryCount` and `maxDeliver` on each delivery and record the failure on the last one. */
   readonly maxDeliver: number;
   /** Delay before redelivery after attempt n (last entry repeats). */
   readonly backoffMs: readonly number[];

@@ -156,7 +156,7 @@ describe('runs: metrics and their versions', () => {
   /** The run's RecordAdded events as bus deliveries, as the scoring worker receives them. */
   async function deliveriesOf(runId: string): Promise<Delivery[]> {
     const events: StoredEvent[] = (await backend.store.readStream(runStreamId(runId))).filter((e) => e.type === 'RecordAdded');
-    return events.map((event) => ({ event, deliveryCount: 1, ack: () => undefined, nak: () => undefined, term: () => undefined, working: () => undefined }));
+    return events.map((event) => ({ event, deliveryCount: 1, maxDeliver: 5, ack: () => undefined, nak: () => undefined, term: () => undefined, working: () => undefined }));
   }
 
   it('a run keeps scoring with the versions it pinned while its metric is edited: every score carries that version', async () => {
@@ -166,7 +166,6 @@ describe('runs: metrics and their versions', () => {
     const handle = createScoringHandler({
       metricsOfRun: (runId) => commands.metricsOfRun(runId),
       recordOutcomes: async (outcomes) => void (await commands.recordOutcomes(outcomes)),
-      maxDeliver: 5,
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       codeSandbox: sandbox,
     });

@@ -48,7 +48,6 @@ export class ExecutionWorker implements OnApplicationBootstrap, BeforeApplicatio
     const handler = createExecutionHandler({
       store,
       llm,
-      maxDeliver: this.options.maxDeliver,
       concurrency: this.options.concurrency,
       logger: this.logger,
       signal: this.shutdown.signal,

@@ -51,6 +51,7 @@ function recordDelivery(recordId: string, answer: string): Delivery & { settled:
       createdAt: new Date(0),
     },
     deliveryCount: 1,
+    maxDeliver: 5,
     settled,
     ack: () => void settled.push('ack'),
     nak: () => void settled.push('nak'),

@@ -57,7 +57,7 @@ export class ScoringWorker implements OnApplicationBootstrap, BeforeApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus, metricsOfRun, recordOutcomes, judge, rescoreVersions } = this.moduleOptions;
-    const handler = createScoringHandler({ metricsOfRun, recordOutcomes, judge, rescoreVersions, maxDeliver: this.options.maxDeliver, logger: this.logger });
+    const handler = createScoringHandler({ metricsOfRun, recordOutcomes, judge, rescoreVersions, logger: this.logger });
     this.consumer = await bus.consume(this.options, handler);
     // Issue 4: rescoreRun's RecordRescoreRequested, through the same handler, on a durable of its own
     // (one subject filter each: servers before NATS 2.10 take one per consumer).

@@ -40,7 +40,7 @@ describe('kickoffRun: the server executes the system version and scores every re
   let judgedId: string;
   const runViews = new Map<string, RunView[]>();
   const executionHandler = () =>
-    createExecutionHandler({ store: backend.store, llm: async () => llm, maxDeliver: 20, logger: quiet, workingIntervalMs: 1_000 });
+    createExecutionHandler({ store: backend.store, llm: async () => llm, logger: quiet, workingIntervalMs: 1_000 });
 
   beforeAll(async () => {
     database = await createTestDatabase('assay_kickoff');
@@ -65,7 +65,6 @@ describe('kickoffRun: the server executes the system version and scores every re
       createScoringHandler({
         metricsOfRun: (runId) => backend.runs.commands.metricsOfRun(runId),
         recordOutcomes: async (outcomes) => void (await backend.runs.commands.recordOutcomes(outcomes)),
-        maxDeliver: 5,
         logger: quiet,
         judge,
       }),
@@ -299,6 +298,7 @@ describe('kickoffRun: the server executes the system version and scores every re
     return {
       event,
       deliveryCount: 1,
+      maxDeliver: 20,
       ack: () => void settled.push('ack'),
       nak: () => void settled.push('nak'),
       term: () => void settled.push('term'),

@@ -24,6 +24,7 @@ export class TrackedDelivery implements Delivery {
   constructor(
     readonly event: StoredEvent,
     readonly deliveryCount: number,
+    readonly maxDeliver: number,
     private readonly transport: SettleTransport,
     private readonly backoffMs: readonly number[],
     private readonly onSettled: (delivery: TrackedDelivery, how: Settlement) => void,

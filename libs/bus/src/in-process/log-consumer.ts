@@ -148,7 +148,7 @@ export class LogConsumer {
       entry.deliveryId++;
       entry.deadline = now + this.options.ackWaitMs;
       this.inFlight++;
-      return new TrackedDelivery(entry.event!, entry.deliveryCount, this.transport(entry, entry.deliveryId), this.options.backoffMs, () => {
+      return new TrackedDelivery(entry.event!, entry.deliveryCount, this.options.maxDeliver, this.transport(entry, entry.deliveryId), this.options.backoffMs, () => {
         this.inFlight--;
         this.signal.notify();
       });

@@ -14,6 +14,12 @@ export interface PullSettings {
   readonly pullExpiresMs: number;
   /** How long a partial batch waits for more messages before it goes to the handler. */
   readonly batchLingerMs: number;
+  /**
+   * How often the consumer's max_deliver is read again from the server: another process started
+   * with another value (a rolling change) sets it, and deliveries must say what the server will do,
+   * or a handler naks what it takes for an early delivery and the server never sends it again.
+   */
+  readonly maxDeliverRefreshMs: number;
 }
 
 export interface ConsumerContext {
@@ -45,7 +51,7 @@ export async function startJetStreamConsumer(
   handler: BatchHandler,
 ): Promise<ConsumerHandle> {
   const plan = consumerPlan(options, context.subjects, context.features);
-  await ensureConsumer(context.jsm, context.stream, plan);
+  const info = await ensureConsumer(context.jsm, context.stream, plan);
   const consumer = await context.js.consumers.get(context.stream, options.name);
   if (plan.clientSideFilter) {
     context.logger.info(
@@ -53,7 +59,7 @@ export async function startJetStreamConsumer(
       'server has no multi-subject filters: this consumer receives every event type and acks the others itself',
     );
   }
-  const loop = new PullLoop(context, options, settings, plan, consumer, handler);
+  const loop = new PullLoop(context, options, settings, plan, consumer, handler, info.config.max_deliver ?? options.maxDeliver);
   loop.start();
   return { stop: () => loop.stop() };
 }
@@ -73,6 +79,7 @@ class PullLoop {
   private errorStreak = 0;
   private pauseBeforeNextPull = false;
   private needsEnsure = false;
+  private maxDeliverReadAt = Date.now();
 
   constructor(
     private readonly context: ConsumerContext,
@@ -81,6 +88,8 @@ class PullLoop {
     private readonly plan: ConsumerPlan,
     private readonly consumer: Consumer,
     private readonly handler: BatchHandler,
+    /** The server's max_deliver for this consumer, as last read. */
+    private maxDeliver: number,
   ) {}
 
   start(): void {
@@ -109,6 +118,7 @@ class PullLoop {
         continue;
       }
       if (this.pauseBeforeNextPull && !(await this.recover())) continue;
+      if (Date.now() - this.maxDeliverReadAt >= this.settings.maxDeliverRefreshMs) this.refreshMaxDeliver();
       this.requested += free;
       let pull: ConsumerMessages;
       try {
@@ -148,6 +158,24 @@ class PullLoop {
     }
   }
 
+  /** Reads the consumer's max_deliver again, in the background; a failed read keeps the last value. */
+  private refreshMaxDeliver(): void {
+    this.maxDeliverReadAt = Date.now();
+    this.consumer.info(false).then(
+      (info) => {
+        const now = info.config.max_deliver;
+        if (now !== undefined && now !== this.maxDeliver) {
+          this.context.logger.warn(
+            { consumer: this.options.name, was: this.maxDeliver, now, configured: this.options.maxDeliver },
+            "the consumer's max_deliver changed on the server (another process set it): deliveries follow the server",
+          );
+          this.maxDeliver = now;
+        }
+      },
+      () => undefined,
+    );
+  }
+
   /** Transient (disconnects, missed heartbeats, a deleted consumer): log, pause, keep consuming. */
   private onPullError(error: unknown): void {
     if (this.stopping || this.context.isClosed()) return;
@@ -170,7 +198,8 @@ class PullLoop {
     if (this.needsEnsure) {
       try {
         await this.context.ensureStream();
-        await ensureConsumer(this.context.jsm, this.context.stream, this.plan);
+        this.maxDeliver = (await ensureConsumer(this.context.jsm, this.context.stream, this.plan)).config.max_deliver ?? this.maxDeliver;
+        this.maxDeliverReadAt = Date.now();
         this.needsEnsure = false;
       } catch (error) {
         this.onPullError(error);
@@ -229,7 +258,7 @@ class PullLoop {
       this.release();
       return undefined;
     }
-    return new TrackedDelivery(event, msg.info.deliveryCount, this.transport(msg), this.options.backoffMs, () => this.release());
+    return new TrackedDelivery(event, msg.info.deliveryCount, this.maxDeliver, this.transport(msg), this.options.backoffMs, () => this.release());
   }
 
   private transport(msg: JsMsg): SettleTransport {

@@ -245,6 +245,38 @@ describe('JetStreamBus', () => {
     expect(counts).toEqual([1, 2, 3, 1]);
   });
 
+  it("deliveries carry the server's max_deliver, also after another process changed it (a rolling change of SCORING_MAX_DELIVER)", async () => {
+    // A handler that judged the last delivery by its own setting (5) would nak delivery 3 of a consumer the
+    // server now stops at 3: never redelivered, and no failure recorded.
+    const quick = await JetStreamBus.connect({ url: testNatsUrl(), streamName, subjectPrefix: prefix, logger, stream: { maxAgeMs: 60 * 60 * 1000 }, maxDeliverRefreshMs: 100, pullExpiresMs: 1000 });
+    buses.push(quick);
+    const options = fresh({ maxDeliver: 5, backoffMs: [0] });
+    const seen: { count: number; max: number }[] = [];
+    const handle = await quick.consume(options, async (batch) => {
+      for (const d of batch) {
+        seen.push({ count: d.deliveryCount, max: d.maxDeliver });
+        d.ack();
+      }
+    });
+    await quick.publish([storedEvent(options.eventTypes[0])]);
+    await waitFor(() => seen.length === 1, 'the first delivery');
+
+    // Another process starts the same consumer with max_deliver 3.
+    const other = await connectBus();
+    await (await other.consume({ ...options, maxDeliver: 3 }, async (batch) => batch.forEach((d) => d.ack()))).stop();
+    expect((await consumerInfo(options.name)).config.max_deliver).toBe(3);
+    await delay(1_500); // a refresh, after the open pull ends
+    const [type] = options.eventTypes;
+    await quick.publish([storedEvent(type)]);
+    await waitFor(() => seen.length === 2, 'a delivery after the change');
+    await handle.stop();
+    expect(seen).toEqual([
+      { count: 1, max: 5 },
+      { count: 1, max: 3 },
+    ]);
+    expect(logger.has("max_deliver changed on the server")).toBe(true);
+  });
+
   it('delivers only the requested event types to a consumer of several', async () => {
     const options = fresh();
     const [a, b, other] = [`A${counter}`, `B${counter}`, `C${counter}`];

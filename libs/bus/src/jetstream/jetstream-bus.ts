@@ -33,6 +33,8 @@ export interface JetStreamBusOptions {
   readonly pullExpiresMs?: number;
   /** How long a partial batch waits to fill before the handler gets it. Default 2 ms. */
   readonly batchLingerMs?: number;
+  /** How often a consumer reads its max_deliver again from the server (see PullSettings). Default 30 s. */
+  readonly maxDeliverRefreshMs?: number;
   readonly logger?: BusLogger;
 }
 
@@ -60,7 +62,11 @@ export class JetStreamBus implements EventBus {
   ) {
     this.publisher = new JetStreamPublisher(nc, subjects, streamSettings.name, options.publishWindow ?? 1024, options.pubAckTimeoutMs ?? 5000);
     this.broadcaster = new NatsBroadcaster(nc, subjects, logger);
-    this.pullSettings = { pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5000), batchLingerMs: options.batchLingerMs ?? 2 };
+    this.pullSettings = {
+      pullExpiresMs: Math.max(1000, options.pullExpiresMs ?? 5000),
+      batchLingerMs: options.batchLingerMs ?? 2,
+      maxDeliverRefreshMs: options.maxDeliverRefreshMs ?? 30_000,
+    };
   }
 
   /** Connects, then creates or updates the stream. */

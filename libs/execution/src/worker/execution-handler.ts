@@ -21,8 +21,6 @@ export interface ExecutionHandlerDeps {
   readonly store: PostgresEventStore;
   /** The model calls (LlmClient: through the shared governor). A function: connected on first use. */
   readonly llm: ChatClient | (() => Promise<ChatClient>);
-  /** The consumer's max deliver: on this delivery an execution still failing is recorded as failed. */
-  readonly maxDeliver: number;
   readonly logger: ExecutionLogger;
   /** Model calls this process starts at once (they then queue for the governor). Default 256. */
   readonly concurrency?: number;
@@ -62,7 +60,7 @@ interface Execution {
  * large) are recorded at once.
  */
 export function createExecutionHandler(deps: ExecutionHandlerDeps): BatchHandler {
-  const { store, logger, maxDeliver } = deps;
+  const { store, logger } = deps;
   const limit = pLimit(deps.concurrency ?? 256);
   const writer = new OutcomeWriter(store, deps.writer);
   const workingIntervalMs = deps.workingIntervalMs ?? 10_000;
@@ -128,7 +126,8 @@ export function createExecutionHandler(deps: ExecutionHandlerDeps): BatchHandler
       );
       const stored = await store.readStreams(executions.map((execution) => executionStreamId(execution.recordId)));
       const pending = executions.filter((execution) => (stored.get(executionStreamId(execution.recordId)) ?? []).length === 0);
-      const last = delivery.deliveryCount >= maxDeliver;
+      // The bus's max_deliver (the server's, on JetStream): after this delivery a nak is not redelivered.
+      const last = delivery.deliveryCount >= delivery.maxDeliver;
       const results = await Promise.all(pending.map((execution) => limit(() => execute(plan, execution, delivery.deliveryCount, last))));
       const retry = results.filter((result) => result === 'retry').length;
       if (retry > 0) {

@@ -36,6 +36,7 @@ function delivery(type: 'RecordAdded' | 'RecordRescoreRequested', data: Record<s
       createdAt: new Date(0),
     },
     deliveryCount,
+    maxDeliver: 5,
     settlements,
     ack: () => void settlements.push('ack'),
     nak: () => void settlements.push('nak'),
@@ -126,7 +127,6 @@ describe('AI metrics: the LLM judge in the scoring handler', () => {
     const handle = createScoringHandler({
       metricsOfRun: async (runId) => runs[runId] ?? [],
       recordOutcomes: async (outcomes) => void recorded.push(...outcomes),
-      maxDeliver: 5,
       logger: quiet,
       judge: service,
       ...overrides,

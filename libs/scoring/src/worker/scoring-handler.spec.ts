@@ -32,6 +32,7 @@ function delivery(data: unknown, options: { deliveryCount?: number; type?: strin
       createdAt: new Date(0),
     },
     deliveryCount: options.deliveryCount ?? 1,
+    maxDeliver: 5,
     settlements,
     workingCalls: 0,
     ack: () => void settlements.push({ how: 'ack' }),
@@ -91,7 +92,6 @@ function fakeDeps(runs: Record<string, readonly MetricSnapshot[]>, overrides: Pa
     recordOutcomes: async (outcomes) => {
       recorded.push(outcomes);
     },
-    maxDeliver: 5,
     logger,
     ...overrides,
   };

@@ -62,7 +62,7 @@ const STORE_EVERY_MS = 250;
  * Nothing is dropped silently: a delivery whose failure cannot even be recorded is nak'ed and logged.
  */
 export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
-  const { logger, maxDeliver } = deps;
+  const { logger } = deps;
   const now = deps.now ?? Date.now;
   const workingIntervalMs = deps.workingIntervalMs ?? 5_000;
   const totalsIntervalMs = deps.totalsIntervalMs ?? 60_000;
@@ -311,8 +311,8 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
 
     async function retryOrGiveUp(failed: Item[]): Promise<void> {
       if (failed.length === 0) return;
-      const last = failed.filter((item) => item.delivery.deliveryCount >= maxDeliver);
-      const retried = failed.filter((item) => item.delivery.deliveryCount < maxDeliver);
+      const last = failed.filter((item) => isLastDelivery(item.delivery));
+      const retried = failed.filter((item) => !isLastDelivery(item.delivery));
       for (const item of retried) nak(item);
       if (retried.length > 0) {
         logger.warn(
@@ -490,7 +490,7 @@ export function createScoringHandler(deps: ScoringHandlerDeps): BatchHandler {
     const failure = classifyJudgeError(result.reason, metric);
     if (failure.final) {
       item.outcomes.push({ kind: 'failure', runId, recordId, metric, code: failure.code, reason: failure.reason, attempts, ...inRound, ...(failure.judge ? { judge: failure.judge } : {}) });
-    } else if (item.delivery.deliveryCount >= maxDeliver) {
+    } else if (isLastDelivery(item.delivery)) {
       const reason =
         `metric "${metric.name}" (v${metric.version}): ${errorMessage(failure.error)} ` +
         `Gave up after ${item.delivery.deliveryCount} deliveries of the record, each with the LLM client's own retries. Once the provider answers again, re-score the run (rescoreRun).`;
@@ -526,4 +526,9 @@ function errorFields(error: unknown): Record<string, unknown> {
     return { err: { name: error.name, message: error.message, ...(code === undefined ? {} : { code }) } };
   }
   return { err: { message: String(error) } };
+}
+
+/** The bus will not deliver it again after a nak: record the failure now. */
+function isLastDelivery(delivery: Delivery): boolean {
+  return delivery.deliveryCount >= delivery.maxDeliver;
 }

@@ -65,8 +65,6 @@ export interface ScoringHandlerDeps {
   readonly judge?: JudgeService;
   /** Stores a batch of outcomes in one transaction, idempotent per (record, metric, version). */
   recordOutcomes(outcomes: ScoringOutcome[]): Promise<void>;
-  /** The consumer's max deliver: on this attempt a failure is recorded instead of retried. */
-  readonly maxDeliver: number;
   readonly logger: ScoringLogger;
   /** Runs whose metrics stay cached (least recently used go first). Default 1,000. */
   readonly metricsCacheSize?: number;
