@@ -5,9 +5,6 @@ import {
   decideRescore,
   evolveRescore,
   initialRescoreState,
-  metricDecider,
-  MetricState,
-  metricStreamId,
   metricsToRescore,
   recordRescoreRequests,
   RescoreRecord,
@@ -23,6 +20,7 @@ import {
 import { NewEvent, PostgresEventStore, VersionConflictError } from '@assay/event-store';
 import type { RescoreRunInput, RunView } from '../types';
 import { asDomainEvents, foldStream, toNewEvents } from './decide-and-append';
+import { currentMetricSnapshots } from './metric-snapshots';
 
 const CONFLICT_RETRIES = 5;
 /** Records read from the log per page, and most RecordRescoreRequested per append. */
@@ -81,7 +79,7 @@ export class RescoreCommands {
       if (!state.exists) throw new AssayError('RUN_NOT_FOUND', `Run ${runId} not found: check the run id (createRun returns it; runs lists a project's runs).`, { runId });
       const rescore = await this.loadRescores(runId);
       const { metricIds } = metricsToRescore(state, input.metricIds);
-      const latest = await this.latestSnapshots(state.projectId, metricIds);
+      const latest = await currentMetricSnapshots(this.store, state.projectId, metricIds);
       const positions = await this.recordPositionsOf(runId);
       const decision = decideRescore(
         { type: 'RescoreRun', runId, metricIds: input.metricIds, latest, numRecords: positions.length, bypassCache: Boolean(input.bypassCache) },
@@ -128,16 +126,6 @@ export class RescoreCommands {
     let state = initialRescoreState();
     for (const event of asDomainEvents<RunRescoreRequested>(events)) state = evolveRescore(state, event);
     return { state, version: events.at(-1)?.streamPosition ?? 0 };
-  }
-
-  /** Each metric's current version, from its stream (a metric of another project cannot be in the run). */
-  private async latestSnapshots(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
-    const streams = await this.store.readStreams(metricIds.map(metricStreamId));
-    return metricIds.map((metricId) => {
-      const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
-      if (!state.exists || state.projectId !== projectId) throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}: check the metric id (createMetric returns it).`, { metricId, projectId });
-      return state.snapshot;
-    });
   }
 
   /**

@@ -3,9 +3,6 @@ import { AssayError, DEFAULT_MAX_RECORD_BYTES, EventData, MetricSnapshot } from 
 import {
   canonicalJson,
   Decider,
-  metricDecider,
-  MetricState,
-  metricStreamId,
   projectDecider,
   projectStreamId,
   runDecider,
@@ -25,6 +22,7 @@ import { foldStream, toNewEvents } from './decide-and-append';
 import { recordOutcomes, ScoringOutcome } from './record-outcomes';
 import { KeyedMutex } from './keyed-mutex';
 import { StreamStateCache } from './stream-state-cache';
+import { currentMetricSnapshots } from './metric-snapshots';
 import { assertRecordSizes } from './record-size';
 import { RescoreCommands } from './rescore-commands';
 import type { RescoreRunInput } from '../types';
@@ -235,17 +233,9 @@ export class RunCommands implements RunCommandsApi {
     return this.options.catalog.testcasesOf(state.testsetId, ids);
   }
 
-  /** Reads each metric's stream: the current version is pinned in the run, whatever edits follow. Refuses a metric of another project as missing. */
-  async pinMetrics(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
-    const streams = await this.store.readStreams(metricIds.map(metricStreamId));
-    return metricIds.map((metricId) => {
-      const { state } = foldStream<MetricState, never>(metricDecider as never, streams.get(metricStreamId(metricId)) ?? []);
-      // A metric of another project is reported exactly like a missing one.
-      if (!state.exists || state.projectId !== projectId) {
-        throw new AssayError('METRIC_NOT_FOUND', `Metric ${metricId} not found in project ${projectId}: check the metric id (createMetric returns it).`, { metricId, projectId });
-      }
-      return state.snapshot;
-    });
+  /** Each metric's current version: pinned in the run, whatever edits follow. Refuses a metric of another project as missing. */
+  pinMetrics(projectId: string, metricIds: readonly string[]): Promise<MetricSnapshot[]> {
+    return currentMetricSnapshots(this.store, projectId, metricIds);
   }
 
   /**
