@@ -94,7 +94,8 @@ export function runProgress(row: RunRow): RunPhaseProgress {
 export function toRunView(row: RunRow): RunView {
   // Records stored but not counted yet need scores: whatever the counts say, the run scores (ERROR stays ERROR).
   const scoringPending = Boolean(row.records_pending) && row.status !== 'ERROR';
-  const phase = runPhase(runProgress(row));
+  const progress = runProgress(row);
+  const phase = runPhase(progress);
   return {
     id: row.id,
     projectId: row.project_id,
@@ -103,7 +104,7 @@ export function toRunView(row: RunRow): RunView {
     numScores: row.num_scores,
     numFailures: row.num_failures,
     ...humanProgress(row),
-    numAwaitingHuman: numAwaitingHuman({ numRecords: row.num_records, numMetrics: row.num_metrics, numScores: row.num_scores, numFailures: row.num_failures, ...humanProgress(row) }),
+    numAwaitingHuman: numAwaitingHuman(progress),
     notes: row.notes,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
