@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,20 +45,31 @@ describe('embedded PostgreSQL on a data folder', () => {
     await third.stop();
   }, 60_000);
 
-  it('after its Assay was killed (kill -9, the OOM killer), stops the PostgreSQL left running and starts (before: DATA_DIR_IN_USE until killed by hand)', async () => {
+  /** An Assay of its own (a node process) starting the folder's PostgreSQL: what it printed, and the process. */
+  async function startInAnotherProcess(): Promise<{ result: { pid?: number; code?: string }; child: ChildProcess }> {
     const script = `
       const { startEmbeddedPostgres } = require(${JSON.stringify(join(__dirname, 'embedded-postgres.ts'))});
       startEmbeddedPostgres(${JSON.stringify(dataDir)}, { info() {}, error() {} }).then(
         (db) => console.log(JSON.stringify({ pid: db.pid })),
-        (error) => console.log(JSON.stringify({ error: String(error) })));`;
+        (error) => console.log(JSON.stringify({ code: error.code })));`;
     const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '..', '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 30_000;
     while (!output.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const { pid: leftover } = JSON.parse(output) as { pid: number };
+    return { result: JSON.parse(output), child };
+  }
+  const killed = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return; // it ended by itself
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await exited;
+  };
+
+  it('after its Assay was killed (kill -9, the OOM killer), stops the PostgreSQL left running and starts (before: DATA_DIR_IN_USE until killed by hand)', async () => {
+    const { result, child } = await startInAnotherProcess();
+    const leftover = result.pid!;
+    await killed(child);
     expect(postmasterHolding(join(dataDir, 'postgres'))).toBe(leftover);
 
     const db = await start();
@@ -66,6 +77,21 @@ describe('embedded PostgreSQL on a data folder', () => {
     expect(() => process.kill(leftover, 0)).toThrow();
     await db.stop();
   }, 60_000);
+
+  it('a start refused because another Assay runs leaves that Assay the owner: a later start does not take its PostgreSQL for a leftover', async () => {
+    const first = await startInAnotherProcess();
+    try {
+      const refused = await startInAnotherProcess();
+      expect(refused.result).toEqual({ code: 'DATA_DIR_IN_USE' });
+      await killed(refused.child);
+      await expect(startEmbeddedPostgres(dataDir, quiet)).rejects.toMatchObject({ code: 'DATA_DIR_IN_USE' });
+      expect(() => process.kill(first.result.pid!, 0)).not.toThrow();
+    } finally {
+      process.kill(first.result.pid!, 'SIGINT'); // its PostgreSQL, then its process
+      await killed(first.child);
+      while (postmasterHolding(join(dataDir, 'postgres')) !== undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 90_000);
 
   it("fails with PostgreSQL's last log lines when it stops for another reason", async () => {
     const conf = join(dataDir, 'postgres', 'postgresql.conf');

@@ -70,8 +70,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: EmbeddedPos
     await initialise(binaries.initdb, dataDir, databaseDir, runAs);
   }
   await stopLeftoverPostgres(dataDir, databaseDir, logger);
-  writeFileSync(ownerFile(dataDir), `${process.pid}\n`);
   const server = await startServer(binaries.postgres, dataDir, databaseDir, port, chosenPort !== undefined, runAs, logger);
+  // Only once its PostgreSQL runs: a start refused with DATA_DIR_IN_USE must not pass itself off as
+  // the owner, or once it has exited the next start would take the running Assay's PostgreSQL for a leftover.
+  writeFileSync(ownerFile(dataDir), `${process.pid}\n`);
   try {
     const admin = new Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
     await admin.connect();
